@@ -32,7 +32,7 @@ from pathlib import Path
 import sympy as sp
 
 from ._check import Check, CheckReport, CheckResult, run_check, run_steps
-from ._domains import Domain
+from ._domains import Domain, free_values
 from ._errors import PricesymError, RegistryError, UnknownNameError
 from ._namespace import Model
 
@@ -263,7 +263,7 @@ def _build(entry: Entry) -> Derivation:
     declared = set(d.symbols) | set(d.observables)
     for c in d.checks:
         declared |= set(c.domains)
-    missing = sorted(str(s) for s in d.free_symbols - declared)
+    missing = sorted(str(s) for s in free_values(d.result, declared) - declared)
     if missing:
         raise RegistryError(
             f"`{entry.name}`: the result uses {', '.join(f'`{m}`' for m in missing)} with no domain; "

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._errors import AssumptionError
 
-__all__ = ["Domain", "uniform", "log_uniform", "integers", "choice", "fixed"]
+__all__ = ["Domain", "uniform", "log_uniform", "integers", "choice", "fixed", "free_values"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,3 +79,17 @@ def choice(values: Sequence[float]) -> Domain:
 
 def fixed(value: float) -> Domain:
     return Domain("fixed", values=(float(value),))
+
+
+def free_values(expr, declared) -> set:
+    """The free symbols of ``expr`` that need a value of their own.
+
+    A declared `Indexed` element (``u[0]``, or ``u[j]`` for the generic unit of a
+    sum over units) is one value: its base ``u`` and index ``j`` are not separate
+    unknowns. With no declared `Indexed` this is ``expr.free_symbols``."""
+    import sympy as sp
+
+    stand_ins = {s: sp.Dummy() for s in declared if isinstance(s, sp.Indexed)}
+    if stand_ins and hasattr(expr, "xreplace"):
+        expr = expr.xreplace(stand_ins)
+    return set(getattr(expr, "free_symbols", set())) - set(stand_ins.values())

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
+from ._domains import free_values
 from ._errors import CheckError, UnknownNameError
 
 jax.config.update("jax_enable_x64", True)
@@ -32,6 +33,7 @@ JAX_FUNCTIONS: dict[str, Callable] = {
     "polygamma": lambda n, x: jax.scipy.special.polygamma(n, x),
     "gamma": lambda x: jnp.exp(jax.scipy.special.gammaln(x)),
     "loggamma": jax.scipy.special.gammaln,
+    "harmonic": lambda n: jax.scipy.special.digamma(n + 1.0) + np.euler_gamma,  # H_n = ψ(n+1) + γ
 }
 
 
@@ -55,7 +57,7 @@ def compile_expr(expr, symbols: Sequence[sp.Symbol]) -> Callable[..., jax.Array]
     ``lambdify(modules=[functions, "jax"], cse=True)``, `jax.vmap` and `jax.jit`.
     """
     expr = _prepare(expr)
-    free = getattr(expr, "free_symbols", set())
+    free = free_values(expr, symbols)
     missing = sorted(str(s) for s in free - set(symbols))
     if missing:
         raise UnknownNameError(
