@@ -54,6 +54,11 @@ from ._tangent import jacobian as jacobian
 from ._tangent import ntcov as ntcov
 from ._tangent import ntvar as ntvar
 
+from ._verify import Verdict as Verdict
+from ._verify import verify as verify
+from ._parse import parse as parse
+from ._report import write_report as write_report
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -62,5 +67,5 @@ __all__ = [
     "RegistryError", "ReportError", "ShapeError", "Softmax", "Step", "UnknownNameError", "autodiff",
     "choice", "derivation", "estimate", "exact", "fixed", "gcov", "in_terms_of", "integers", "jacobian",
     "latex", "load", "log_uniform", "logit", "model", "monte_carlo", "ntcov", "ntvar", "ode", "order",
-    "part", "perturb", "quadrature", "registry", "sigmoid", "softmax", "uniform",
+    "part", "perturb", "quadrature", "registry", "sigmoid", "softmax", "uniform", "Verdict", "verify", "parse", "write_report",
 ]

@@ -181,7 +181,7 @@ def _tidy(expr):
     for f in expr.args:
         base, exp = f.as_base_exp()
         if isinstance(base, sp.Add) and base.as_coeff_add()[0].is_negative and exp.is_Integer:
-            sign *= (-1) ** int(exp)
+            sign *= -1 if int(exp) % 2 else 1
             factors.append((-base) ** exp)
         else:
             factors.append(f)
