@@ -46,6 +46,15 @@ def _drop_one_term(expr):
     return variants(expr)
 
 
+def _caught(d, check, closed) -> bool:
+    """A wrong closed form is caught when the check fails, or when the check refuses
+    it outright because it is not finite on the declared domain (CheckError)."""
+    try:
+        return not d.run(check, closed=closed).passed
+    except ps.CheckError:
+        return True
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_derivation_checks_pass(name):
@@ -60,8 +69,7 @@ def test_derivation_checks_pass(name):
 def test_wrong_coefficient_is_caught(name, index):
     d = CATALOGUE[name]
     check = d.checks[index]
-    result = d.run(check, closed=ps.perturb(_target(d, check)))
-    assert not result.passed, f"a 10% change of the closed form passed check {check.label!r}"
+    assert _caught(d, check, ps.perturb(_target(d, check))), f"a 10% change of the closed form passed check {check.label!r}"
 
 
 @pytest.mark.slow
@@ -73,7 +81,7 @@ def test_dropped_term_is_caught(name, index):
     if not wrong:
         pytest.skip("closed form has no sum to drop a term from")
     for w in wrong:
-        assert not d.run(check, closed=w).passed, f"dropping a term ({w}) passed check {check.label!r}"
+        assert _caught(d, check, w), f"dropping a term ({w}) passed check {check.label!r}"
 
 
 def test_every_entry_has_title_doc_math_and_references():
