@@ -242,7 +242,7 @@ def perturb(expr, delta: float = 0.1):
     """A deliberately wrong closed form: every nonzero entry scaled by (1 + delta),
     zero entries replaced by delta. Used to show that a check can fail."""
     def one(e):
-        e = sp.sympify(e)
+        e = sp.sympify(e, strict=True)
         return delta if e == 0 else e * (1 + sp.Float(delta))
 
     if isinstance(expr, sp.MatrixBase):

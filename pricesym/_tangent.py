@@ -50,7 +50,7 @@ def _column(x) -> tuple[sp.Matrix, bool]:
             raise ShapeError(f"a property must be a scalar or a vector, got a {x.shape} matrix.")
         return sp.Matrix(list(x)), False
     if isinstance(x, (list, tuple)):
-        return sp.Matrix([sp.sympify(e) for e in x]), False
+        return sp.Matrix([sp.sympify(e, strict=True) for e in x]), False
     try:
         x = sp.sympify(x, strict=True)
     except sp.SympifyError:
