@@ -18,7 +18,7 @@ import scipy.linalg
 import sympy as sp
 
 import pricesym as ps
-from pricesym._dynamics import (
+from pricesym.dynamics import (
     ETA,
     flow_series,
     gd_minus_flow,

@@ -6,7 +6,7 @@ Each closed form is derived with SymPy and checked against an independent
 route: an explicit finite population whose offspring are counted, a simulated
 Gaussian population under a fitness tilt, the exact absorption solve of the
 finite Markov chain, or a seeded simulation of the chain itself
-(`pricesym._popgen`).
+(`pricesym.popgen`).
 """
 
 import functools
@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 import pricesym as ps
-from pricesym import _popgen as popgen
+from pricesym import popgen
 
 PRICE = "Price, G. R. (1970). Selection and covariance. Nature 227:520-521; Price (1972), Ann. Hum. Genet. 35:485-490."
 ROBERTSON = "Robertson, A. (1966). A mathematical model of the culling process in dairy cattle. Anim. Prod. 8:95-108."

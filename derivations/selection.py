@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import sympy as sp
 
 import pricesym as ps
-from pricesym._selection import (
+from pricesym.selection import (
     AnisotropicGaussian,
     Gaussian,
     Hard,

@@ -12,7 +12,7 @@ Moran fixation probability is used in its diffusion form
 chain is simulated as an independent reference.
 
 The fixation moments :math:`\Pi_k(N, a) = \mathbb E_{z}[z^k\,\pi(a z)]`,
-:math:`z \sim \mathcal N(0, 1)`, have no elementary form; `FixationMoment`
+:math:`z \sim \mathcal N(0, 1)`, have no elementary form; `pricesym.popgen.FixationMoment`
 evaluates them by a one-dimensional quadrature.
 """
 
@@ -28,11 +28,13 @@ import sympy as sp
 from jax import lax
 
 import pricesym as ps
-from pricesym._selection import (
+from pricesym.selection import (
     Gaussian, KimuraFixation, Logistic, MoranFixation, Probit, accepted_mean, anneal, expected_step,
     mean_displacement, skew_normal_moments,
 )
-from pricesym.numeric import Estimate, estimate
+from pricesym.numeric import (Estimate, correlation, covariance_estimate, estimate, jump_chain, path_chain,
+                              stationary_vector, weighted_mean)
+from pricesym.popgen import FixationMoment, moran_fates
 
 SOURBUT = ('Sourbut, O. (2022). "Conditions for mathematical equivalence of Stochastic Gradient Descent and '
            'Natural Selection", LessWrong / AI Alignment Forum (models 2 and 3 of the self-review are '
@@ -68,168 +70,11 @@ C = sp.Matrix(c)
 C_NORM = sp.sqrt(sum(ci**2 for ci in c))
 
 
-# --------------------------------------------------------------------------- fixation moments
-
-
-def _fixation_moment_jax(k, n, a):
-    r""":math:`\mathbb E_z[z^k \pi(az)]` by the trapezoid rule on :math:`z \in [0, 14]`.
-
-    Only the even part :math:`\pi_e(s) = \tfrac{s}{2}\coth\tfrac{Ns}{2}` survives for
-    even k, and it is analytic in a strip of half-width :math:`2\pi/(Na)` around the
-    real axis, so the trapezoid rule converges geometrically: with 2^15 intervals
-    the relative error is 1e-12 or less for :math:`Na \le 10^3` (3e-8 at
-    :math:`10^4`; the domains used here stay below 250). Truncation at 14 costs
-    :math:`e^{-98}`."""
-    z = jnp.linspace(0.0, 14.0, 2**15 + 1)
-    h = z[1] - z[0]
-    x = n * a * z / 2
-    x_safe = jnp.where(x == 0, 1.0, x)
-    x_coth_x = jnp.where(x == 0, 1.0, x_safe / jnp.tanh(x_safe))
-    integrand = jnp.exp(-(z**2) / 2) / jnp.sqrt(2 * jnp.pi) * z**k * x_coth_x / n
-    return 2 * h * (jnp.sum(integrand) - (integrand[0] + integrand[-1]) / 2)
-
-
-def _fixation_moment_quad(k: float, n: float, a: float) -> float:
-    """:math:`\\Pi_k(N, a)` for even k by adaptive quadrature (SciPy) of the even part."""
-    from scipy.integrate import quad
-
-    def even_part(z):
-        x = n * a * z / 2
-        return (1.0 if x == 0 else x / math.tanh(x)) / n
-
-    def integrand(z):
-        return math.exp(-z * z / 2) / math.sqrt(2 * math.pi) * z**k * even_part(z)
-
-    return 2 * quad(integrand, 0, 40, epsabs=1e-16, epsrel=1e-13, limit=400)[0]
-
-
-class FixationMoment(sp.Function):
-    r"""Fixation moment :math:`\Pi_k(N, a) = \mathbb E_{z\sim\mathcal N(0,1)}[z^k\,\pi(a z)]`
-    of the Moran diffusion fixation probability :math:`\pi(s) = s/(1-e^{-Ns})`.
-
-    For even k only the even part :math:`\tfrac s2\coth\tfrac{Ns}2` contributes.
-    :math:`\Pi_0` is the mean fixation probability of a mutation whose selection
-    coefficient is :math:`\mathcal N(0, a^2)`; :math:`\Pi_0 \to 1/N` as
-    :math:`Na \to 0` and :math:`\Pi_0 \approx a/\sqrt{2\pi}` when :math:`Na \gg 1`.
-    Even k has no elementary closed form: it is evaluated by quadrature (JAX
-    trapezoid rule when lambdified, SciPy `quad` for `evalf`). Odd k reduces to
-    :math:`\tfrac a2 k!!` (the odd part of :math:`\pi` is :math:`s/2`), and
-    :math:`a = 0` to :math:`(k-1)!!/N`."""
-
-    nargs = 3
-    _imp_ = staticmethod(_fixation_moment_jax)  # lambdify uses it (valid for even k)
-
-    @classmethod
-    def eval(cls, k, n, a):
-        if k.is_number and not (k.is_integer and k.is_nonnegative):
-            raise ps.AssumptionError(f"`k` (the moment order) must be an integer >= 0, got {k!r}.")
-        if n.is_number and not (n.is_real and float(n) >= 1 and float(n) == int(float(n))):
-            raise ps.AssumptionError(f"`N` must be an integer >= 1 (a population size), got {n!r}.")
-        if a.is_number and not (a.is_real and a.is_nonnegative):
-            raise ps.AssumptionError(f"`a` (the spread sigma*|c| of the selection coefficient) must be >= 0, got {a!r}.")
-        if k.is_number and k.is_odd:
-            # Only the odd part s/2 of pi survives: E[z^k (a z / 2)] = (a/2) E[z^(k+1)] = (a/2) k!!.
-            return a / 2 * sp.factorial2(k)
-        if a.is_zero and k.is_number:
-            return sp.factorial2(k - 1) / n  # neutral: pi = 1/N
-        if all(arg.is_number for arg in (k, n, a)) and (n.is_Float or a.is_Float):
-            return sp.Float(_fixation_moment_quad(float(k), float(n), float(a)))  # like sin(0.5)
-        return None
-
-    def _eval_evalf(self, prec):
-        if not all(arg.is_number for arg in self.args):
-            return None
-        return sp.Float(_fixation_moment_quad(*(float(arg) for arg in self.args)), prec)
-
-    def _latex(self, printer, exp=None):
-        k, n, a = (printer._print(arg) for arg in self.args)
-        tex = r"\Pi_{%s}\left(%s, %s\right)" % (k, n, a)
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
-
-
-# --------------------------------------------------------------------------- the Moran chain
-
-
-def _moran_fates(key, s, n, lanes: int = 2048, block: int = 16):
-    r"""Fate (fixed or lost) of one mutant per trial in a Moran population of size n.
-
-    Trial j has selection coefficient ``s[j]`` (relative fitness :math:`r = e^{s}`).
-    The jump chain of the Moran process moves the mutant count up with probability
-    :math:`T^+_i/(T^+_i+T^-_i) = r/(1+r)` at every interior state (the ratio
-    :math:`T^+_i/T^-_i = r` does not depend on i), so the chain is a biased random
-    walk from 1, absorbed at 0 or n; null birth-death events do not change fates
-    and are skipped. ``block`` steps are drawn at once per lane.
-
-    Restart and drain: each lane runs one trial; a lane whose trial is absorbed
-    takes the next trial while any is left, then idles. Every trial is run to
-    absorption, so nothing is biased towards short trials. JAX; works under
-    jit and vmap (n may be traced)."""
-    m = s.shape[0]
-    lanes = min(lanes, m)
-    up = jax.nn.sigmoid(s)  # r / (1 + r)
-
-    def unfinished(state):
-        return jnp.any(state[1] >= 0)
-
-    def advance(state):
-        count, trial, next_trial, fixed, key = state
-        key, sub = jax.random.split(key)
-        active = trial >= 0
-        p_up = up[jnp.where(active, trial, 0)]
-        steps = jnp.where(jax.random.uniform(sub, (lanes, block)) < p_up[:, None], 1, -1).astype(jnp.int32)
-        path = count[:, None] + jnp.cumsum(steps, axis=1, dtype=jnp.int32)
-        hit = (path <= 0) | (path >= n)
-        done = active & jnp.any(hit, axis=1)
-        first = jnp.argmax(hit, axis=1)
-        won = jnp.take_along_axis(path, first[:, None], axis=1)[:, 0] >= n
-        fixed = fixed.at[jnp.where(done, trial, m)].set(won, mode="drop")
-        candidate = next_trial + jnp.cumsum(done, dtype=jnp.int32) - 1
-        trial = jnp.where(done, jnp.where(candidate < m, candidate, -1), trial)
-        count = jnp.where(done, 1, path[:, -1])
-        return count, trial, next_trial + jnp.sum(done, dtype=jnp.int32), fixed, key
-
-    state = (jnp.ones(lanes, jnp.int32), jnp.arange(lanes, dtype=jnp.int32), jnp.asarray(lanes, jnp.int32),
-             jnp.zeros(m, bool), key)
-    return lax.while_loop(unfinished, advance, state)[3]
-
-
 # --------------------------------------------------------------------------- helpers for references
 
 
 def _grad(x):
     return jnp.asarray([x[str(ci)] for ci in c])
-
-
-def _weighted_mean(values, weights):
-    r"""`Estimate` of :math:`\mathbb E[v\,w]/\mathbb E[w]` (a ratio of means) with the
-    delta-method SE, :math:`\operatorname{sd}((v-\hat\mu)w)/(\bar w\sqrt m)`."""
-    wbar = jnp.mean(weights)
-    mean = jnp.sum(values * weights[:, None], axis=0) / jnp.sum(weights)
-    influence = (values - mean) * weights[:, None] / wbar
-    return Estimate(mean, jnp.std(influence, axis=0, ddof=1) / jnp.sqrt(values.shape[0]))
-
-
-def _covariance_estimate(samples):
-    r"""`Estimate` of the covariance matrix of the rows of ``samples`` (NumPy, any
-    number of rows): the mean of the centred outer products times n/(n-1), with
-    the SE of each entry from the spread of the products (the fourth moment)."""
-    samples = np.asarray(samples, dtype=np.float64)
-    n, d = samples.shape
-    centred = samples - samples.mean(axis=0)
-    products = (centred[:, :, None] * centred[:, None, :]).reshape(n, -1) * (n / (n - 1))
-    mean = products.mean(axis=0).reshape(d, d)
-    se = (products.std(axis=0, ddof=1) / math.sqrt(n)).reshape(d, d)
-    return Estimate(mean, se)
-
-
-def _correlation(samples):
-    r"""Sample correlation of two columns with its SE near 0:
-    :math:`\operatorname{SE}(\hat C_{12})/\sqrt{\hat C_{11}\hat C_{22}}` (the
-    covariance's own fourth-moment SE; :math:`1/\sqrt n` for independent Gaussian
-    columns, MATH.md 0.3)."""
-    cov = _covariance_estimate(samples)
-    scale = math.sqrt(cov.mean[0, 0] * cov.mean[1, 1])
-    return Estimate(cov.mean[0, 1] / scale, cov.se[0, 1] / scale)
 
 
 def _rewrite_exponentials(expr, rate):
@@ -268,7 +113,7 @@ def _origin_fixation_estimates(key, sig, n, grad):
     s_eps = eps @ grad
     moran = MoranFixation(n, diffusion=True).jax(s_eps)
     kimura = KimuraFixation(n, diffusion=True).jax(s_eps)
-    return estimate(eps * moran[:, None]), estimate(eps * kimura[:, None]), _weighted_mean(eps, moran)
+    return estimate(eps * moran[:, None]), estimate(eps * kimura[:, None]), weighted_mean(eps, moran)
 
 
 @jax.jit
@@ -276,7 +121,7 @@ def _moran_chain_drift_kernel(key, sig, n, grad):
     # Every mutant is run through the Moran chain: its fate is exact-Moran, not the diffusion form.
     k_eps, k_chain = jax.random.split(key)
     eps = sig * jax.random.normal(k_eps, (CHAIN_TRIALS, 3))
-    fixed = _moran_fates(k_chain, eps @ grad, n)
+    fixed = moran_fates(k_chain, eps @ grad, n)
     return estimate(eps * fixed[:, None])
 
 
@@ -418,44 +263,6 @@ def _moran_ratio(sel, r):
     return raw.subs(x, sp.log(r)), reduced.subs(y, r)
 
 
-def _path_transition_matrix(up, down):
-    r"""Transition matrix of the path chain from the acceptance probabilities of the
-    moves i → i+1 (``up[i]``) and i+1 → i (``down[i]``): each neighbour is proposed
-    with probability 1/2 (a proposal off either end means stay); rejection = stay."""
-    n = len(up) + 1
-    P = np.zeros((n, n))
-    idx = np.arange(n - 1)
-    P[idx, idx + 1] = 0.5 * np.asarray(up)
-    P[idx + 1, idx] = 0.5 * np.asarray(down)
-    P[np.arange(n), np.arange(n)] = 1.0 - P.sum(axis=1)
-    return P
-
-
-def _stationary_vector(P):
-    r"""The left eigenvector of P for the eigenvalue 1, normalised to sum 1, by the
-    Grassmann–Taksar–Heyman state reduction (Gaussian elimination on the
-    off-diagonal rates only). It never forms :math:`1 - \sum_j P_{ij}`, so it keeps
-    full relative accuracy on small probabilities where a dense eigen-solver loses
-    digits to the spectral gap (ρ can be 1e-4 here, and the gap with it)."""
-    A = np.array(P, dtype=np.float64)
-    n = A.shape[0]
-    for k in range(n - 1, 0, -1):
-        out = A[k, :k].sum()
-        A[:k, k] /= out
-        A[:k, :k] += np.outer(A[:k, k], A[k, :k])
-    v = np.zeros(n)
-    v[0] = 1.0
-    for k in range(1, n):
-        v[k] = v[:k] @ A[:k, k]
-    return v / v.sum()
-
-
-def _jump_chain(P):
-    """The chain counted per substitution: stays removed, rows renormalised."""
-    J = P - np.diag(np.diag(P))
-    return J / J.sum(axis=1, keepdims=True)
-
-
 def _path_fitness(x):
     return np.asarray([x[str(fi)] for fi in f])
 
@@ -463,14 +270,14 @@ def _path_fitness(x):
 def _barker_chain(x):
     fit = _path_fitness(x)
     sel = Logistic(x["beta"])
-    return _path_transition_matrix(sel.jax(np.diff(fit)), sel.jax(-np.diff(fit)))
+    return path_chain(sel.jax(np.diff(fit)), sel.jax(-np.diff(fit)))
 
 
 def _moran_chain(x):
     # Moran origin-fixation: s = ln r with relative fitness r = f_to / f_from.
     log_r = np.diff(np.log(_path_fitness(x)))
     sel = MoranFixation(x["N"])
-    return _path_transition_matrix(sel.jax(log_r), sel.jax(-log_r))
+    return path_chain(sel.jax(log_r), sel.jax(-log_r))
 
 
 @ps.derivation("selection/stationary")
@@ -523,13 +330,13 @@ def stationary() -> ps.Derivation:
     result = sp.Tuple(normalised(boltzmann), normalised(power), normalised(tilted))
 
     def barker_ref(x):
-        return _stationary_vector(_barker_chain(x))
+        return stationary_vector(_barker_chain(x))
 
     def moran_ref(x):
-        return _stationary_vector(_moran_chain(x))
+        return stationary_vector(_moran_chain(x))
 
     def jump_ref(x):
-        return _stationary_vector(_jump_chain(_moran_chain(x)))
+        return stationary_vector(jump_chain(_moran_chain(x)))
 
     tol = dict(rtol=1e-12, atol=1e-15,
                tolerance="float64 state reduction: rel 1e-12, abs 1e-15 (probabilities <= 1)")
@@ -640,7 +447,7 @@ def horizontal_transfer() -> ps.Derivation:
         return estimate(_in_flight_kernel(key, x["sigma"], x["N"], x["K"], _grad(x)))
 
     def covariance_ref(x, key):
-        return _covariance_estimate(_in_flight_kernel(key, x["sigma"], x["N"], x["K"], _grad(x)))
+        return covariance_estimate(_in_flight_kernel(key, x["sigma"], x["N"], x["K"], _grad(x)))
 
     return ps.Derivation(
         lhs=(r"\mathbb E[D]", r"\operatorname{Cov}[D]"),
@@ -727,7 +534,7 @@ def _sgd_steps(key, lr, batch, var, grad_f, direction):
 
 @jax.jit
 def _anneal_probit(key, sig, tau_value, grad_f):
-    """``ANNEAL_PROPOSALS`` rounds of annealing model 1 (`pricesym._selection.anneal`)
+    """``ANNEAL_PROPOSALS`` rounds of annealing model 1 (`pricesym.selection.anneal`)
     at x = 0 on the model's fitness f = c·x."""
     fitness = lambda x: -per_example_loss.jax(x, 0.0, grad_f, jnp.zeros(3))  # noqa: E731  (mean over data: z̄ = 0)
     return anneal(key, fitness, jnp.zeros(3), Probit(tau_value), Gaussian(sig), ANNEAL_PROPOSALS, twin=False)
@@ -780,7 +587,7 @@ def vs_sgd_noise() -> ps.Derivation:
         return _sgd_steps(key, x["eta"], x["B"], x["v"], jnp.zeros(3), direction)[:, :2]
 
     def sgd_cov_ref(x, key):
-        return _covariance_estimate(sgd_samples(x, key))
+        return covariance_estimate(sgd_samples(x, key))
 
     def sgd_corr_ref(x, key):
         # Rank-one steps: the sample correlation is ±1 up to rounding, so no SE.
@@ -792,10 +599,10 @@ def vs_sgd_noise() -> ps.Derivation:
         return _accepted_steps(_anneal_probit(key, x["sigma"], x["tau"], jnp.asarray([x["g"], 0.0, 0.0])))[:, 1:]
 
     def sel_cov_ref(x, key):
-        return _covariance_estimate(selection_samples(x, key))
+        return covariance_estimate(selection_samples(x, key))
 
     def sel_corr_ref(x, key):
-        return _correlation(selection_samples(x, key))
+        return correlation(selection_samples(x, key))
 
     return ps.Derivation(
         lhs=(r"\operatorname{Cov}_{\rm SGD}(\Delta x_1, \Delta x_2)", r"\rho_{\rm SGD}",
@@ -860,8 +667,8 @@ def _row_estimate(steps, gradient_norm, correlation_exact=False):
     ``correlation_exact``: rank-one steps, whose sample correlation is ±1 to rounding (SE 0)."""
     steps = np.asarray(steps, dtype=np.float64)
     n = steps.shape[0]
-    cov = _covariance_estimate(steps)
-    corr = _correlation(steps[:, 1:])
+    cov = covariance_estimate(steps)
+    corr = correlation(steps[:, 1:])
     mean = [steps[:, 0].mean() / gradient_norm, cov.mean[0, 0], cov.mean[1, 1], cov.mean[1, 2], corr.mean]
     se = [steps[:, 0].std(ddof=1) / math.sqrt(n) / gradient_norm, cov.se[0, 0], cov.se[1, 1], cov.se[1, 2],
           0.0 if correlation_exact else corr.se]

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 import pricesym as ps
 
-ROOT = Path(__file__).resolve().parents[2]
-ps.load(ROOT / "derivations" / "selection_fixation.py")
-MOD = next(m for name, m in sys.modules.items()
-           if name.startswith("pricesym_derivations_selection_fixation_") and hasattr(m, "_moran_fates"))
+from pricesym.popgen import moran_fates
+
+ps.load()["selection/origin-fixation"]  # runs the catalogue's modules
+MOD = sys.modules["pricesym.catalogue.selection_fixation"]
 
 
 def best_of(fn, repeats=3):
@@ -38,7 +37,7 @@ def best_of(fn, repeats=3):
 
 def main():
     trials = 400_000
-    chain = jax.jit(MOD._moran_fates)
+    chain = jax.jit(moran_fates)
     s = 0.05 * jax.random.normal(jax.random.key(123), (trials,))
     for n in (50, 100, 200):
         seconds = best_of(lambda i: chain(jax.random.key(i), s, float(n)))

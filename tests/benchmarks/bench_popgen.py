@@ -20,7 +20,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from pricesym import _popgen as pg
+from pricesym import popgen as pg
 
 
 def best_of(fn, repeats=3):

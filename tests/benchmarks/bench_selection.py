@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import pricesym._numeric  # noqa: F401  (float64)
-from pricesym._selection import (Gaussian, Probit, accepted_mean, accepted_mean_cv, anneal, anneal_until_accepted,
+import pricesym.numeric  # noqa: F401  (float64)
+from pricesym.selection import (Gaussian, Probit, accepted_mean, accepted_mean_cv, anneal, anneal_until_accepted,
                                  gaussian_linear_moments)
 
 

@@ -1,0 +1,3 @@
+"""Checks: random instances from declared domains (one sampler, shared with
+`verify`), kinds of check, compiling closed forms, running and comparing,
+deliberately wrong closed forms."""

@@ -1,0 +1,1 @@
+"""The `pricesym` command line."""

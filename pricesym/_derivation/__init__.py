@@ -1,0 +1,1 @@
+"""Derivations as values, the registry of named entries, and loading them from files."""

@@ -1,0 +1,142 @@
+"""Derivations as values: a closed form with its assumptions, steps, references
+and independent checks (`Derivation`), built from `Step`s."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import sympy as sp
+
+from .._check.domains import Domain
+from .._check.kinds import Check
+from .._check.results import CheckReport, CheckResult
+from .._check.run import run_check, run_steps
+from .._errors import RegistryError
+from .._symbolic.model import Model
+
+__all__ = ["Step", "Derivation"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Step:
+    """One equation ``lhs = rhs`` of a derivation and why it holds.
+
+    ``check=False`` marks a step that cannot be evaluated numerically (a
+    definition in words, an abstract function); every other step is spot-checked."""
+
+    lhs: sp.Basic | str
+    rhs: sp.Basic
+    why: str
+    check: bool = True
+
+    def __post_init__(self):
+        if not self.why.strip():
+            raise RegistryError("every step says why it holds (`why=`).")
+        if self.check and isinstance(self.lhs, str):
+            raise RegistryError(f"step {self.why!r} has a LaTeX-only left side; pass `check=False` or a SymPy lhs.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Derivation:
+    """A derived closed form with its assumptions, steps, references and checks.
+
+    Fields:
+      result:       the closed form (SymPy expression, Matrix, or Tuple of parts).
+      lhs:          what the result is equal to, for display (SymPy or LaTeX string;
+                    a sequence of them when ``result`` is a Tuple).
+      symbols:      every free symbol the result is evaluated at → its `Domain`.
+      observables:  symbols defined through others, e.g. ``{p: sigmoid(b)}``.
+      assumptions:  statements (LaTeX allowed) under which the result holds.
+      steps:        the chain of `Step`s.
+      checks:       independent numeric `Check`s (at least one).
+      references:   literature.
+      model:        the model(s) the derivation starts from (rendered in the report).
+      figures:      functions ``(path, results) -> None`` writing a PDF figure.
+    """
+
+    result: sp.Basic
+    checks: tuple[Check, ...]
+    symbols: Mapping[sp.Symbol, Domain] = dataclasses.field(default_factory=dict)
+    lhs: sp.Basic | str | tuple | None = None
+    observables: Mapping[sp.Symbol, sp.Basic] = dataclasses.field(default_factory=dict)
+    assumptions: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+    references: tuple[str, ...] = ()
+    model: Model | tuple[Model, ...] | None = None
+    figures: tuple[Callable, ...] = ()
+    name: str = ""
+    title: str = ""
+    doc: str = ""
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        if isinstance(self.result, (list, tuple)):
+            set_(self, "result", sp.Tuple(*self.result))
+        if isinstance(self.result, sp.MatrixBase) and not isinstance(self.result, sp.ImmutableMatrix):
+            set_(self, "result", sp.ImmutableMatrix(self.result))
+        if not isinstance(self.result, (sp.Basic, sp.MatrixBase)):
+            raise RegistryError(f"`result` must be a SymPy expression, Matrix or Tuple, got {self.result!r}.")
+        for field in ("checks", "assumptions", "steps", "references", "figures"):
+            value = getattr(self, field)
+            if not isinstance(value, tuple):
+                set_(self, field, tuple(value))
+        if not self.checks:
+            raise RegistryError(
+                f"derivation `{self.name or '?'}` has no check; every registered derivation needs an "
+                "independent numeric check (`checks=(ps.autodiff(...),)` or another kind)."
+            )
+        bad = [c for c in self.checks if not isinstance(c, Check)]
+        if bad:
+            raise RegistryError(f"`checks` must hold `Check`s (from ps.autodiff, ps.monte_carlo, ...), got {bad[0]!r}.")
+        for s, d in self.symbols.items():
+            if not isinstance(s, (sp.Symbol, sp.Indexed)) or not isinstance(d, Domain):
+                raise RegistryError(f"`symbols` maps SymPy symbols to domains (ps.uniform, ...), got {s!r}: {d!r}.")
+
+    replace = dataclasses.replace
+
+    # -- checks ----------------------------------------------------------------
+    def check(self, *, instances: int | None = None, seed: int = 0, steps: bool = True) -> CheckReport:
+        """Run every check (and spot-check the steps) → `CheckReport`."""
+        results: list[CheckResult] = []
+        for c in self.checks:
+            results.append(self.run(c, instances=instances, seed=seed))
+        if steps:
+            r = run_steps(self.steps, name=self.name, symbols=self.symbols, observables=self.observables, seed=seed)
+            if r is not None:
+                results.append(r)
+        return CheckReport(self.name, tuple(results))
+
+    def run(self, check: Check, *, instances=None, seed=0, closed=None) -> CheckResult:
+        """Run one check; ``closed`` replaces the closed form (to show a wrong one fails)."""
+        return run_check(check, name=self.name, result=self.result, symbols=self.symbols,
+                         observables=self.observables, instances=instances, seed=seed, closed=closed)
+
+    # -- display ---------------------------------------------------------------
+    @property
+    def free_symbols(self) -> set:
+        result = self.result
+        return set(getattr(result, "free_symbols", set()))
+
+    def equations(self) -> list[tuple[str, str]]:
+        """``(lhs, rhs)`` LaTeX pairs of the result."""
+        from .._report.printer import latex
+
+        parts = list(self.result) if isinstance(self.result, sp.Tuple) else [self.result]
+        lhs = self.lhs
+        if not isinstance(lhs, (list, tuple)):
+            lhs = [lhs] * len(parts) if len(parts) == 1 else [None] * len(parts)
+        if len(lhs) != len(parts):
+            raise RegistryError(f"`lhs` has {len(lhs)} parts but the result has {len(parts)}.")
+        out = []
+        for left, right in zip(lhs, parts):
+            left_tex = "" if left is None else (left if isinstance(left, str) else latex(left))
+            out.append((left_tex, latex(right)))
+        return out
+
+    def _repr_latex_(self) -> str:
+        rows = [(f"{l} = {r}" if l else r) for l, r in self.equations()]
+        return "$\\displaystyle " + r" ,\quad ".join(rows) + "$"
+
+    def __repr__(self):
+        return f"Derivation({self.name!r}, result={self.result!s})"

@@ -1,0 +1,30 @@
+"""JAX, switched to float64 for the whole process on import.
+
+Every numeric module imports JAX from here, so no reference ever runs in float32."""
+
+import jax
+import jax.numpy as jnp
+
+jax.config.update("jax_enable_x64", True)
+
+__all__ = ["jax", "jnp", "is_traced", "prng_key"]
+
+
+def is_traced(*values) -> bool:
+    """True if any value is a JAX tracer (inside jit/vmap), whose value cannot be inspected."""
+    return any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+def prng_key(key):
+    """A PRNG key from a key or an integer seed; `AssumptionError` otherwise."""
+    import numpy as np
+
+    from .._errors import AssumptionError
+
+    if is_traced(key):
+        return key
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.key(int(key))
+    if isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or key.shape == (2,)):
+        return key
+    raise AssumptionError(f"`key` must be a JAX PRNG key (jax.random.key(seed)) or an integer seed, got {key!r}.")

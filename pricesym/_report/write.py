@@ -1,0 +1,181 @@
+r"""The LaTeX report: derivations and their check results → an appendix.
+
+`write_report` writes, under ``out``:
+
+* ``appendix-body.tex``: the sections only, for ``\input`` into a paper (after
+  ``\begin{document}``; it needs the packages of `preamble`);
+* ``appendix.tex``: a complete document (title, contents, an introduction on how
+  results were verified, a summary, then the same sections inlined);
+* ``figures/<name>-<i>.pdf`` (``/`` in the name as ``_``) from each derivation's
+  figure functions;
+* ``appendix.pdf`` with ``pdf=True``, compiled by ``latexmk`` (TeX Live).
+
+Everything is built in a staging folder inside ``out`` and moved into place
+with `os.replace`, so a failure (a figure that raises, a LaTeX error) leaves the
+previous files as they were and no partial one. The ``.tex`` text depends only
+on the derivations and results: no dates, no absolute paths, no set order, so
+the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .._check.results import CheckReport
+from .._derivation.derivation import Derivation
+from .._errors import ReportError
+from .document import figure_file, render_body, render_document
+from .model import reason
+
+__all__ = ["ReportFiles", "write_report", "INSTALL_TEX", "log_excerpt"]
+
+INSTALL_TEX = "apt-get install texlive-latex-base texlive-latex-recommended latexmk"
+_COMPILE_TIMEOUT = 300
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """Paths written by `write_report` (``pdf`` is None unless ``pdf=True``)."""
+
+    tex: Path
+    body: Path
+    figures: tuple[Path, ...] = ()
+    pdf: Path | None = None
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _validate(derivations, results) -> list[Derivation]:
+    if isinstance(derivations, Derivation):
+        derivations = [derivations]
+    derivations = list(derivations)
+    if not derivations:
+        raise ReportError("`derivations` is empty: give at least one derivation to report.")
+    for d in derivations:
+        if not isinstance(d, Derivation):
+            raise ReportError(f"`derivations` must hold `ps.Derivation`s, got {d!r}.")
+    names = [d.name for d in derivations]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ReportError(f"`derivations` lists {', '.join(f'`{n}`' for n in twice)} more than once.")
+    if not isinstance(results, Mapping):
+        raise ReportError(f"`results` must map derivation names to `CheckReport`s, got {results!r}.")
+    for key, r in results.items():
+        if not isinstance(r, CheckReport):
+            raise ReportError(f"`results[{key!r}]` must be a `CheckReport` (from `Derivation.check()`), got {r!r}.")
+    return derivations
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _figures(derivations: Sequence[Derivation], results, staging: Path) -> list[str]:
+    written = []
+    for d in derivations:
+        for i, fig in enumerate(d.figures, 1):
+            rel = figure_file(d.name, i)
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fig(path, results.get(d.name))
+            except Exception as exc:
+                raise ReportError(f"figure {i} of `{d.name}` failed: {reason(exc)}") from exc
+            if not path.is_file() or path.stat().st_size == 0:
+                raise ReportError(f"figure {i} of `{d.name}` wrote nothing at the path it was given ({rel}).")
+            written.append(rel)
+    return written
+
+
+def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckReport], out: str | Path, *,
+                 pdf: bool = False, title: str = "Derivations and their numerical verification") -> ReportFiles:
+    """Write ``out/appendix.tex`` (complete document), ``out/appendix-body.tex``
+    (fragment), figures, and with ``pdf=True`` ``out/appendix.pdf`` (latexmk).
+
+    ``results`` maps derivation names to their `CheckReport`s (a missing name is
+    reported as not checked). Raises `ReportError` when TeX Live is missing
+    (``pdf=True``) or the document does not compile; then no file under ``out``
+    has changed."""
+    derivations = _validate(derivations, results)
+    if pdf and (shutil.which("latexmk") is None or shutil.which("pdflatex") is None):
+        raise ReportError(f"`pdf=True` needs latexmk and pdflatex (TeX Live), which were not found; install them "
+                          f"(`{INSTALL_TEX}`) or write the .tex only.")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"`out` must be a folder, but {str(out)!r} is a file.")
+    body = render_body(derivations, results)
+    document = render_document(derivations, results, title=title, body=body)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".appendix-", dir=out))
+    try:
+        _write(staging / "appendix-body.tex", body)
+        _write(staging / "appendix.tex", document)
+        figures = _figures(derivations, results, staging)
+        if pdf:
+            _compile(staging)
+        moved = []
+        if figures:
+            (out / "figures").mkdir(exist_ok=True)
+        for rel in figures:
+            os.replace(staging / rel, out / rel)
+            moved.append(out / rel)
+        os.replace(staging / "appendix-body.tex", out / "appendix-body.tex")
+        os.replace(staging / "appendix.tex", out / "appendix.tex")
+        if pdf:
+            os.replace(staging / "appendix.pdf", out / "appendix.pdf")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ReportFiles(tex=out / "appendix.tex", body=out / "appendix-body.tex", figures=tuple(moved),
+                       pdf=out / "appendix.pdf" if pdf else None)
+
+
+def _compile(folder: Path) -> None:
+    """latexmk in ``folder``; `ReportError` quoting the LaTeX log on failure."""
+    env = dict(os.environ)
+    env.setdefault("SOURCE_DATE_EPOCH", "0")  # pdfTeX then writes fixed dates and IDs
+    env.setdefault("FORCE_SOURCE_DATE", "1")
+    command = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "appendix.tex"]
+    try:
+        run = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, errors="replace",
+                             timeout=_COMPILE_TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ReportError(f"latexmk did not finish within {_COMPILE_TIMEOUT} s; the .tex may loop.") from None
+    except OSError as exc:
+        raise ReportError(f"latexmk could not be started ({exc}); install TeX Live (`{INSTALL_TEX}`).") from None
+    target = folder / "appendix.pdf"
+    if run.returncode == 0 and target.is_file() and target.stat().st_size > 0:
+        return
+    raise ReportError("LaTeX could not compile the report:\n" + log_excerpt(folder, run.stdout + run.stderr))
+
+
+def log_excerpt(folder: Path, output: str = "") -> str:
+    """The error lines of ``appendix.log`` (lines starting with "!" and the line
+    after), and the ``appendix.tex`` line each points at."""
+    log = folder / "appendix.log"
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.is_file() else []
+    source = (folder / "appendix.tex").read_text(encoding="utf-8").splitlines()
+    quoted: list[str] = []
+    for i, line in enumerate(lines):
+        if not line.startswith("!"):
+            continue
+        quoted.extend(lines[i:i + 2])
+        for after in lines[i + 1:i + 12]:
+            m = re.match(r"l\.(\d+)", after)
+            if m:
+                n = int(m[1])
+                if 0 < n <= len(source):
+                    quoted.append(f"appendix.tex line {n}: {source[n - 1].strip()}")
+                break
+        if len(quoted) > 12:
+            break
+    if not quoted:
+        quoted = [ln for ln in output.strip().splitlines()[-15:]]
+    return "\n".join(quoted)

@@ -1,0 +1,49 @@
+"""Results in observables: `in_terms_of` renames function values (p = sigmoid(b))
+and rewrites leftover parameters through the vocabulary's inverses (b = logit p)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from .._errors import ParseError
+from .._vocabulary import rows
+from .tidy import tidy
+
+__all__ = ["in_terms_of"]
+
+
+def in_terms_of(expr, observables: Mapping[sp.Symbol, sp.Expr]):
+    """Rewrite ``expr`` through observables, e.g. ``{p: sigmoid(b)}``.
+
+    Each occurrence of the defining expression becomes the observable's symbol;
+    where the definition is an invertible function of a single symbol (its row in
+    the vocabulary has an ``inverse``: sigmoid, tanh, exp, softplus, ...), leftover
+    occurrences of that symbol are replaced through the inverse (b → log(p/(1-p))),
+    so exp(b) becomes p/(1-p). The result is tidied (`tidy`); `sympy.simplify` is
+    never called.
+    """
+    if isinstance(expr, str):
+        raise ParseError(f"`expr` must be a SymPy expression, not the string {expr!r}; read text with `ps.parse`.")
+    expr = expr if isinstance(expr, (sp.Basic, sp.MatrixBase)) else sp.sympify(expr, strict=True)
+    forward = {definition: symbol for symbol, definition in observables.items()}
+    out = expr.xreplace(forward)
+    for symbol, definition in observables.items():
+        found = _inverse(definition, symbol)
+        if found is not None and out.has(found[0]):
+            out = out.rewrite(sp.exp).xreplace(forward).subs(*found)
+    return tidy(out)
+
+
+def _inverse(definition, value) -> tuple[sp.Symbol, sp.Expr] | None:
+    """``(x, expression)`` when ``definition`` is a vocabulary function of one symbol
+    ``x`` with an inverse (sqrt(x), sigmoid(x), ...), so that ``x = expression``."""
+    free = definition.free_symbols
+    if len(free) != 1:
+        return None
+    (arg,) = free
+    for row in rows():
+        if row.inverse is not None and row.apply(arg) == definition:
+            return arg, row.inverse(value)
+    return None
