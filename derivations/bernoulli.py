@@ -122,7 +122,8 @@ def bernoulli_reinforce() -> ps.Derivation:
             ps.autodiff(pdot_ref, target=ps.part(2), label="dp/dt under the flow",
                         describe="jax.jvp of the policy along jax.grad of U"),
         ),
-        references=(TAILCALLED, "Williams, R. J. (1992). Simple statistical gradient-following algorithms. Machine Learning 8:229-256."),
+        references=(TAILCALLED,
+                    "Williams, R. J. (1992). Simple statistical gradient-following algorithms. Machine Learning 8:229-256."),
         model=bernoulli_policy,
     )
 

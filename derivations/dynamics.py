@@ -53,31 +53,21 @@ def _weights(x):
     return jnp.stack([x["w1"], x["w2"]])
 
 
-class _Tex(sp.Symbol):
-    """A formula shown in a step that is stated, not evaluated (``check=False``)."""
-
-    def _latex(self, printer):
-        return self.name
-
-
-class _Shown(sp.Function):
-    """``_Shown(expr, _Tex(name))``: printed as its name in the report, evaluated as ``expr``.
-
-    The engine spot-checks a step after ``doit()``, which unwraps the expression, so a
-    step can state ``\\nabla U^\\top H_x \\nabla U = ...`` compactly and still be checked on
-    the model's full formula."""
-
-    nargs = 2
-
-    def doit(self, **hints):
-        return self.args[0].doit(**hints)
-
-    def _latex(self, printer):
-        return self.args[1].name
+def _named(table: dict, name: str, tex: str, definition) -> sp.Symbol:
+    """A named quantity of a step: a symbol printed as ``tex`` (the derivation's
+    ``notation``) and evaluated through ``definition`` (an observable), so the step
+    reads compactly and is still spot-checked on the model's full formula."""
+    symbol = sp.Symbol(name, real=True)
+    table[symbol] = (definition, tex)
+    return symbol
 
 
-def _shown(expr, tex: str) -> _Shown:
-    return _Shown(expr, _Tex(tex))
+def _observables(table: dict) -> dict:
+    return {s: d for s, (d, _) in table.items()}
+
+
+def _notation(table: dict) -> dict:
+    return {s: t for s, (_, t) in table.items()}
 
 
 # ============================================================================ models
@@ -210,6 +200,7 @@ def gd_finite_step() -> ps.Derivation:
 
     symbols = {w1: ps.uniform(-1.2, 1.2), w2: ps.uniform(-1.5, 1.5), eta: ps.log_uniform(1e-3, 0.1)}
     sweep = (0.02, 0.01, 0.005, 0.0025)
+    named: dict = {}
 
     def gd_ref(v):
         return float(_gd_change_jit(jnp.array([v["w1"], v["w2"]]), v["eta"]))
@@ -221,34 +212,38 @@ def gd_finite_step() -> ps.Derivation:
         w = np.array([v["w1"], v["w2"]])
         return float(_gd_change_jit(jnp.asarray(w), v["eta"])) - _flow_change(w, v["eta"])
 
+    steps = (
+        ps.Step(lhs=r"\Delta x_{\mathrm{GD}}", rhs=(r"\sum_k \frac{\eta^k}{k!} D^k x[\nabla U, \dots]"),
+                why=r"Taylor series of $x(w + \eta\nabla U)$ in $\eta$: the direction $\nabla U$ is frozen at $w$",
+                check=False),
+        ps.Step(lhs=_named(named, "ntcov_xU", r"\operatorname{ntcov}(x, U)", ps.NtCov(x, U, sp.Tuple(*W))),
+                rhs=tidy(gd_c[0]),
+                why=r"first order: Price's equation, $\eta\,\operatorname{ntcov}(x, U)$; here $a = \tanh w_1$"),
+        ps.Step(lhs=_named(named, "curv_x", r"\nabla U^\top H_x \nabla U", (gu.T * hx * gu)[0, 0]),
+                rhs=tidy(gd_c[1]),
+                why="second order: the curvature of x along the step"),
+        ps.Step(lhs=_named(named, "d3x", r"D^3x[\nabla U, \nabla U, \nabla U]", third), rhs=tidy(gd_c[2]),
+                why=r"third order: $D^3x$ contracted with $\nabla U$ three times"),
+        ps.Step(lhs=_named(named, "lie2_x", r"\mathcal L^2 x = \nabla U^\top H_x \nabla U + \nabla x^\top H_U \nabla U",
+                           (gu.T * hx * gu + gx.T * hu * gu)[0, 0]),
+                rhs=tidy(flow_c[1]),
+                why=r"the flow's second Lie derivative also differentiates the field $\nabla U$"),
+        ps.Step(lhs=-eta**2 / 2 * _named(named, "turn_x", r"\nabla x^\top H_U\nabla U", (gx.T * hu * gu)[0, 0]),
+                rhs=gap,
+                why=r"first-order terms cancel; at $\eta^2$ only the flow's turning of $\nabla U$ is left"),
+    )
     return ps.Derivation(
         lhs=(r"\Delta x_{\mathrm{GD}}", r"\Delta x_{\mathrm{flow}}", r"\Delta x_{\mathrm{GD}} - \Delta x_{\mathrm{flow}}"),
         result=sp.Tuple(gd3, flow3, gap),
         symbols=symbols,
-        observables=ACTIVATION,
+        observables={**ACTIVATION, **_observables(named)},
+        notation=_notation(named),
         assumptions=(
             r"one step $w^+ = w + \eta\nabla U$ against the flow $\dot w = \nabla U$ run for time $\eta$",
             r"$x$ and $U$ smooth; the series are asymptotic in $\eta$ (remainders $O(\eta^4)$ and $O(\eta^3)$)",
             r"model: $f(z) = w_2\tanh(w_1 z)$, $U = -\frac12(f(1)-1)^2$, $x = f(1)$, $a = \tanh w_1$",
         ),
-        steps=(
-            ps.Step(lhs=r"\Delta x_{\mathrm{GD}}", rhs=_Tex(r"\sum_k \frac{\eta^k}{k!} D^k x[\nabla U, \dots]"),
-                    why=r"Taylor series of $x(w + \eta\nabla U)$ in $\eta$: the direction $\nabla U$ is frozen at $w$",
-                    check=False),
-            ps.Step(lhs=_shown(ps.NtCov(x, U, sp.Tuple(*W)), r"\operatorname{ntcov}(x, U)"), rhs=tidy(gd_c[0]),
-                    why=r"first order: Price's equation, $\eta\,\operatorname{ntcov}(x, U)$; here $a = \tanh w_1$"),
-            ps.Step(lhs=_shown((gu.T * hx * gu)[0, 0], r"\nabla U^\top H_x \nabla U"), rhs=tidy(gd_c[1]),
-                    why="second order: the curvature of x along the step"),
-            ps.Step(lhs=_shown(third, r"D^3x[\nabla U, \nabla U, \nabla U]"), rhs=tidy(gd_c[2]),
-                    why=r"third order: $D^3x$ contracted with $\nabla U$ three times"),
-            ps.Step(lhs=_shown((gu.T * hx * gu + gx.T * hu * gu)[0, 0],
-                               r"\mathcal L^2 x = \nabla U^\top H_x \nabla U + \nabla x^\top H_U \nabla U"),
-                    rhs=tidy(flow_c[1]),
-                    why=r"the flow's second Lie derivative also differentiates the field $\nabla U$"),
-            ps.Step(lhs=_shown(-eta**2 / 2 * (gx.T * hu * gu)[0, 0], r"-\frac{\eta^2}{2}\nabla x^\top H_U\nabla U"),
-                    rhs=gap,
-                    why=r"first-order terms cancel; at $\eta^2$ only the flow's turning of $\nabla U$ is left"),
-        ),
+        steps=steps,
         checks=(
             ps.order(gd_ref, small=eta, sweep=sweep, order=4, target=ps.part(0), label="GD step to O(eta^3)",
                      vectorize=False,
@@ -481,10 +476,10 @@ def sgd_noise_covariance() -> ps.Derivation:
             r"model: $U_i = -\frac12(w\cdot z_i - y_i)^2$ on $n = 4$ examples",
         ),
         steps=(
-            ps.Step(lhs=_shown(second_moment - mean * mean.T, r"\frac1n\sum_i g_ig_i^\top - \bar g\bar g^\top"),
+            ps.Step(lhs=second_moment - mean * mean.T,
                     rhs=sigma,
                     why=r"$\Sigma = \mathbb E[gg^\top] - \bar g\bar g^\top$ over the dataset"),
-            ps.Step(lhs=r"\operatorname{Cov}\big(\tfrac1B\textstyle\sum_{b} g_{i_b}\big)", rhs=_Tex(r"\Sigma/B"),
+            ps.Step(lhs=r"\operatorname{Cov}\big(\tfrac1B\textstyle\sum_{b} g_{i_b}\big)", rhs=(r"\Sigma/B"),
                     why="independent draws: the covariance of a mean of B i.i.d. draws", check=False),
             ps.Step(lhs=without, rhs=with_repl * (n - B) / (n - 1),
                     why=r"without replacement draws are negatively correlated, $\operatorname{Cov}(g_{i_b}, "
@@ -697,11 +692,15 @@ def deep_linear_saxe() -> ps.Derivation:
         wdot = -_deep_linear_grad(w, v["s"]) / v["tau"]
         return jax.jvp(lambda w_: w_[0] * w_[1], (w,), (wdot,))[1]
 
+    named: dict = {}
+    dq_dt = _named(named, "dq_dt", r"\frac{d}{dt}\left(w_1^2 - w_2^2\right)",
+                   sp.expand(sp.diff(conserved, w1) * field[0] + sp.diff(conserved, w2) * field[1]))
     return ps.Derivation(
         lhs=(r"w_1(t)^2 - w_2(t)^2", r"u(t)", r"t_{1/2}", r"\operatorname{ntvar}(u)", r"\dot u"),
         result=sp.Tuple(conserved, u_t, t_half, ntvar_obs, price),
         symbols=symbols,
-        observables=observables,
+        observables={**observables, **_observables(named)},
+        notation=_notation(named),
         assumptions=(
             r"$\hat y = w_2 w_1 x$, $\mathbb E x^2 = 1$, $s = \mathbb E xy > 0$; flow $\tau\dot w = -\nabla L$",
             r"$w_1, w_2$ in the first part are the weights at $t = 0$",
@@ -710,8 +709,7 @@ def deep_linear_saxe() -> ps.Derivation:
         steps=(
             ps.Step(lhs=sp.Matrix(field), rhs=sp.Matrix([w2 * (s - u), w1 * (s - u)]) / tau,
                     why=r"$\tau\dot w_1 = w_2(s - w_1w_2)$, $\tau\dot w_2 = w_1(s - w_1w_2)$"),
-            ps.Step(lhs=_shown(sp.expand(sp.diff(conserved, w1) * field[0] + sp.diff(conserved, w2) * field[1]),
-                               r"\frac{d}{dt}\left(w_1^2 - w_2^2\right)"), rhs=sp.S.Zero,
+            ps.Step(lhs=dq_dt, rhs=sp.S.Zero,
                     why=r"$\frac{d}{dt}(w_1^2 - w_2^2) = 2w_1\dot w_1 - 2w_2\dot w_2 = 0$"),
             ps.Step(lhs=ntvar_u, rhs=ntvar_obs,
                     why=r"$\operatorname{ntvar}(u) = w_1^2 + w_2^2$ and $(w_1^2+w_2^2)^2 = q^2 + 4u^2$"),
@@ -747,20 +745,10 @@ NET_Y = (sp.Rational(-1, 2), sp.Rational(1, 2), sp.Rational(3, 4), 1)
 _HELD_OUT = 2  # the property is the output on this input
 
 
-class _Term(sp.Symbol):
-    """A named term of the expansion, printed as its formula."""
-
-    _TEX = {
-        "ntcov_xU": r"\operatorname{ntcov}(x, U)",
-        "curv_x": r"\nabla U^\top H_x \nabla U",
-        "noise_x": r"\operatorname{tr}(H_x \Sigma)",
-    }
-
-    def _latex(self, printer):
-        return self._TEX[self.name]
-
-
-ntcov_xU, curv_x, noise_x = _Term("ntcov_xU", real=True), _Term("curv_x", real=True), _Term("noise_x", real=True)
+# The named terms of the result, printed by their formulas (`notation`).
+ntcov_xU, curv_x, noise_x = sp.symbols("ntcov_xU curv_x noise_x", real=True)
+TERMS = {ntcov_xU: r"\operatorname{ntcov}(x, U)", curv_x: r"\nabla U^\top H_x \nabla U",
+         noise_x: r"\operatorname{tr}(H_x \Sigma)"}
 _SGD_STEPS = 20_000
 
 
@@ -878,34 +866,38 @@ def price_sgd_corrections() -> ps.Derivation:
         return float(_enumerated_change(jnp.array([v["w1"], v["w2"]]), v["eta"], subsets, weights))
 
     flow2 = flow_series(x, U, W, 2)
+    named: dict = {}
+    steps = (
+        ps.Step(lhs=r"\Delta x",
+                rhs=(r"\eta\nabla x\cdot\hat g_B + \tfrac{\eta^2}{2}\hat g_B^\top H_x\hat g_B + O(\eta^3)"),
+                why=r"Taylor along the step (gd/finite-step with $\nabla U$ replaced by $\hat g_B$)", check=False),
+        ps.Step(lhs=r"\mathbb E[\hat g_B^\top H_x\hat g_B]",
+                rhs=(r"\nabla U^\top H_x\nabla U + \operatorname{tr}(H_x C)"),
+                why=r"$\mathbb E[\hat g\hat g^\top] = \nabla U\nabla U^\top + C$", check=False),
+        ps.Step(lhs=_named(named, "mean_step", r"\mathbb E_B\big[\eta\nabla x\cdot\hat g_B + \tfrac{\eta^2}{2}"
+                                                 r"\hat g_B^\top H_x\hat g_B\big]", expected),
+                rhs=result,
+                why=r"the series along a symbolic $\hat g_B$, averaged by its first two moments, with "
+                    r"$C = \Sigma(n-B)/(B(n-1))$ (sgd/noise-covariance)"),
+        ps.Step(lhs=result - _named(named, "flow_x", r"\Delta x_{\mathrm{flow}}", flow2),
+                rhs=eta**2 / 2 * (factor * noise_x
+                                  - _named(named, "turn_x", r"\nabla x^\top H_U\nabla U",
+                                           (gx.T * sp.hessian(U, W) * gu)[0, 0])),
+                why=r"against the flow over time $\eta$ (to $O(\eta^3)$): the noise term is added, the "
+                    r"gradient's turning is missing"),
+    )
     return ps.Derivation(
         lhs=r"\mathbb E[\Delta x]",
         result=result,
         symbols=symbols,
-        observables=definitions,
+        observables={**definitions, **_observables(named)},
+        notation={**TERMS, **_notation(named)},
         assumptions=(
             r"one SGD step $w^+ = w + \eta\hat g_B$; minibatch of $B$ of $n$ examples without replacement",
             r"$\mathbb E\hat g_B = \nabla U$, $\operatorname{Cov}\hat g_B = C$ (sgd/noise-covariance)",
             r"model: $f(z) = w_2\tanh(w_1z)$, $U = \frac1n\sum_i U_i$ on $n = 4$ examples, $x = f(2)$",
         ),
-        steps=(
-            ps.Step(lhs=r"\Delta x",
-                    rhs=_Tex(r"\eta\nabla x\cdot\hat g_B + \tfrac{\eta^2}{2}\hat g_B^\top H_x\hat g_B + O(\eta^3)"),
-                    why=r"Taylor along the step (gd/finite-step with $\nabla U$ replaced by $\hat g_B$)", check=False),
-            ps.Step(lhs=r"\mathbb E[\hat g_B^\top H_x\hat g_B]",
-                    rhs=_Tex(r"\nabla U^\top H_x\nabla U + \operatorname{tr}(H_x C)"),
-                    why=r"$\mathbb E[\hat g\hat g^\top] = \nabla U\nabla U^\top + C$", check=False),
-            ps.Step(lhs=_shown(expected, r"\mathbb E_B\big[\eta\nabla x\cdot\hat g_B + \tfrac{\eta^2}{2}\hat g_B^\top H_x"
-                                         r"\hat g_B\big]"),
-                    rhs=result,
-                    why=r"the series along a symbolic $\hat g_B$, averaged by its first two moments, with "
-                        r"$C = \Sigma(n-B)/(B(n-1))$ (sgd/noise-covariance)"),
-            ps.Step(lhs=result - _shown(flow2, r"\Delta x_{\mathrm{flow}}"),
-                    rhs=eta**2 / 2 * (factor * noise_x
-                                      - _shown((gx.T * sp.hessian(U, W) * gu)[0, 0], r"\nabla x^\top H_U\nabla U")),
-                    why=r"against the flow over time $\eta$ (to $O(\eta^3)$): the noise term is added, the "
-                        r"gradient's turning is missing"),
-        ),
+        steps=steps,
         checks=(
             # B = n is plain GD (no noise, SE 0); the order check below covers it.
             ps.monte_carlo(sgd_ref, target=None, label="SGD steps", domains={B: ps.integers(1, n - 1)},

@@ -243,7 +243,7 @@ def _finite_difference(prop, x):
 
 @ps.derivation("price/gradient-flow")
 def price_gradient_flow() -> ps.Derivation:
-    r"""Price's equation for neural networks: under gradient flow a property moves by its neural tangent covariance with the utility.
+    r"""Price's equation for neural networks: a property moves by its neural tangent covariance with the utility.
 
     .. math::
         \dot x = \nabla_w x^{\top} \dot w = \operatorname{ntcov}(x, U)
@@ -292,7 +292,8 @@ def price_gradient_flow() -> ps.Derivation:
         steps=(
             ps.Step(lhs=_gradient(x, w), rhs=grad_x, why=r"gradient of the property"),
             ps.Step(lhs=-_gradient(loss, w), rhs=grad_U, why=r"$\nabla U = -\nabla L$"),
-            ps.Step(lhs=(grad_x.T * grad_U)[0], rhs=plain, why=r"chain rule $\dot x = \nabla x^\top \dot w$ with $\dot w = \nabla U$"),
+            ps.Step(lhs=(grad_x.T * grad_U)[0], rhs=plain,
+                    why=r"chain rule $\dot x = \nabla x^\top \dot w$ with $\dot w = \nabla U$"),
             ps.Step(lhs=ps.NtCov(x, U, sp.Tuple(*w)), rhs=plain, why=r"definition of $\operatorname{ntcov}$"),
             ps.Step(lhs=(grad_x.T * P * grad_U)[0], rhs=preconditioned,
                     why=r"chain rule with $\dot w = P\nabla U$: the gcov form with $G = P$"),

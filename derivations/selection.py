@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import sympy as sp
 
 import pricesym as ps
+from pricesym.numeric import Estimate, estimate
 from pricesym.selection import (
     AnisotropicGaussian,
     Gaussian,
@@ -42,7 +43,6 @@ from pricesym.selection import (
     small_mutation_series,
     weak_limit,
 )
-from pricesym.numeric import Estimate, estimate
 
 SOURBUT = ('Sourbut, O. (2022). "Conditions for mathematical equivalence of Stochastic Gradient Descent and '
            'Natural Selection", LessWrong / AI Alignment Forum.')
@@ -119,14 +119,6 @@ def _quadrature(cv, H, kappa, sel, cov, nodes):
 
 def _norm(v):
     return sp.sqrt(sum(e**2 for e in v))
-
-
-class _Tex(sp.Symbol):
-    """A piece of LaTeX standing for a quantity in a step argued in words
-    (``check=False``): printed as written."""
-
-    def _latex(self, printer):
-        return self.name
 
 
 def _unevaluated(*factors):
@@ -209,7 +201,7 @@ def selection_transition() -> ps.Derivation:
             r"part 3: $f(x) = c\cdot x + \tfrac12 x^\top H x + \kappa x_1^3$ in two dimensions, $\sigma \to 0$",
         ),
         steps=(
-            ps.Step(lhs=r"P(\epsilon \mid x)", rhs=_Tex(r"\alpha_s P_m(\epsilon)\,P_s(\Delta f)"),
+            ps.Step(lhs=r"P(\epsilon \mid x)", rhs=(r"\alpha_s P_m(\epsilon)\,P_s(\Delta f)"),
                     why="the winning mutant of a run of rounds: density of a proposal times its chance to win, "
                         "renormalised over the rounds the clone won (geometric, mean $\\alpha_s = 1/Z$)", check=False),
             ps.Step(lhs=r"\tfrac12\big(P_s(\Delta) + P_s(-\Delta)\big)", rhs=sp.S.Half,
@@ -220,7 +212,8 @@ def selection_transition() -> ps.Derivation:
             ps.Step(lhs=r"\int_0^\infty \varphi(u)\Phi(au)\,du", rhs=half_integral,
                     why=r"integrate in $a$ from $a = 0$, where the integral is $\Phi(0)/2 = 1/4$", check=False),
             ps.Step(lhs=_unevaluated(1 / z_linear, half_integral.subs(a, sigma * _norm(c) / tau)), rhs=beneficial,
-                    why=r"divide by $Z = 1/2$ and put $a = \sigma\lVert c\rVert/\tau$ ($t = \epsilon\cdot c$ has sd $\sigma\lVert c\rVert$)"),
+                    why=r"divide by $Z = 1/2$ and put $a = \sigma\lVert c\rVert/\tau$ "
+                        r"($t = \epsilon\cdot c$ has sd $\sigma\lVert c\rVert$)"),
             ps.Step(lhs=sp.Add(sel.at_zero(), _unevaluated(sp.S.Half, sigma**2, sel.derivative_at_zero(1), h1 + h2),
                                evaluate=False), rhs=z_small,
                     why=r"$\Delta f = \sigma c\cdot z + \tfrac{\sigma^2}2 z^\top H z + O(\sigma^3)$, $P_s$ to third order, "
@@ -314,11 +307,11 @@ def selection_expected_step() -> ps.Derivation:
             r"$P_s$: probit $\Phi(\Delta/\tau)$, hard $\mathbf 1\{\Delta > 0\}$, logistic $\sigma(\beta\Delta)$",
         ),
         steps=(
-            ps.Step(lhs=r"\mathbb E[\epsilon]", rhs=_Tex(r"\alpha_s\,\mathbb E_m[\epsilon\,P_s(\epsilon\cdot\nabla f)]"),
+            ps.Step(lhs=r"\mathbb E[\epsilon]", rhs=(r"\alpha_s\,\mathbb E_m[\epsilon\,P_s(\epsilon\cdot\nabla f)]"),
                     why=r"mean of the transition law $\alpha_s P_m P_s$; components orthogonal to $\nabla f$ cancel by "
                         "reflection, so the step is parallel to the gradient", check=False),
             ps.Step(lhs=r"\mathbb E_m[\epsilon\,\Phi(\epsilon\cdot c/\tau)]",
-                    rhs=_Tex(r"\frac{\sigma^2 c}{\tau}\,\mathbb E[\varphi(t/\tau)]"),
+                    rhs=(r"\frac{\sigma^2 c}{\tau}\,\mathbb E[\varphi(t/\tau)]"),
                     why=r"Stein's lemma $\mathbb E[\epsilon h(\epsilon)] = \sigma^2\mathbb E[\nabla h(\epsilon)]$", check=False),
             ps.Step(lhs=r"\mathbb E[\varphi(t/\tau)],\ t \sim \mathcal N(0, v)", rhs=gauss_phi,
                     why="a Gaussian integral (SymPy)", check=False),
@@ -416,10 +409,10 @@ def selection_step_noise() -> ps.Derivation:
                      r"$P_s(\Delta) = \Phi(\Delta/\tau)$ (the parallel density holds for any $P_s$)"),
         steps=(
             ps.Step(lhs=r"p(\epsilon_\parallel, \epsilon_\perp)",
-                    rhs=_Tex(r"\alpha_s\,\varphi(\epsilon_\parallel/\sigma)\,\Phi(\lVert c\rVert\epsilon_\parallel/\tau)\,"
+                    rhs=(r"\alpha_s\,\varphi(\epsilon_\parallel/\sigma)\,\Phi(\lVert c\rVert\epsilon_\parallel/\tau)\,"
                              r"\varphi(\epsilon_\perp/\sigma)/\sigma^2"),
                     why=r"$P_m$ factorises along $\hat c$ and its complement and $P_s$ sees only $\epsilon\cdot c$", check=False),
-            ps.Step(lhs=r"2\varphi(u)\Phi(\alpha u)", rhs=_Tex(r"\mathrm{SN}(0, 1, \alpha)"),
+            ps.Step(lhs=r"2\varphi(u)\Phi(\alpha u)", rhs=(r"\mathrm{SN}(0, 1, \alpha)"),
                     why=r"Azzalini's skew-normal density, with $u = \epsilon_\parallel/\sigma$", check=False),
             ps.Step(lhs=step_norm, rhs=mean_par,
                     why=r"the mean is the length of the expected step (selection/expected-step)"),
@@ -486,11 +479,12 @@ def selection_anisotropic() -> ps.Derivation:
                      r"$P_s(\Delta) = \Phi(\Delta/\tau)$"),
         steps=(
             ps.Step(lhs=r"\mathbb E_m[\epsilon\,\Phi(\epsilon\cdot c/\tau)]",
-                    rhs=_Tex(r"\Sigma_m c\,\mathbb E[\varphi(t/\tau)]/\tau"),
+                    rhs=(r"\Sigma_m c\,\mathbb E[\varphi(t/\tau)]/\tau"),
                     why=r"Stein's lemma for $\mathcal N(0, \Sigma_m)$: $\mathbb E[\epsilon h] = \Sigma_m\mathbb E[\nabla h]$",
                     check=False),
             ps.Step(lhs=weak, rhs=(sp.sqrt(2 / sp.pi) / tau * lande).applyfunc(sp.factor),
-                    why=r"weak selection: $\frac{P_s'(0)}{P_s(0)}\Sigma_m\nabla f = \sqrt{2/\pi}\,\tau^{-1}\operatorname{gcov}(x, f)$ "
+                    why=r"weak selection: $\frac{P_s'(0)}{P_s(0)}\Sigma_m\nabla f = "
+                        r"\sqrt{2/\pi}\,\tau^{-1}\operatorname{gcov}(x, f)$ "
                         r"with $G = \Sigma_m$ (Lande's $G\beta$)"),
         ),
         checks=(
@@ -561,14 +555,15 @@ def selection_curvature() -> ps.Derivation:
         result=step,
         symbols={sigma: ps.uniform(0.02, 0.06), tau: ps.uniform(0.15, 0.4), c[0]: ps.uniform(-1, 1), c[1]: ps.uniform(-1, 1),
                  h1: ps.uniform(-1, 1), h2: ps.uniform(-1, 1), h12: ps.uniform(-0.5, 0.5), kappa: ps.uniform(-1.5, 1.5)},
-        assumptions=(r"$P_s = \Phi(\Delta/\tau)$: symmetric, $P_s'(0) = 1/(\sqrt{2\pi}\tau)$, $P_s'''(0) = -1/(\sqrt{2\pi}\tau^3)$",
+        assumptions=(r"$P_s = \Phi(\Delta/\tau)$: symmetric, $P_s'(0) = 1/(\sqrt{2\pi}\tau)$, "
+                     r"$P_s'''(0) = -1/(\sqrt{2\pi}\tau^3)$",
                      r"$\epsilon \sim \mathcal N(0, \sigma^2 I_2)$, $\sigma \to 0$",
                      r"$f(x) = c\cdot x + \tfrac12 x^\top H x + \kappa x_1^3$ near the parent $x = 0$"),
         steps=(
             ps.Step(lhs=r"\Delta f(\sigma z)",
-                    rhs=_Tex(r"\sigma\, c\cdot z + \tfrac{\sigma^2}{2} z^\top H z + \sigma^3\kappa z_1^3"),
+                    rhs=(r"\sigma\, c\cdot z + \tfrac{\sigma^2}{2} z^\top H z + \sigma^3\kappa z_1^3"),
                     why="Taylor expansion of the model around the parent", check=False),
-            ps.Step(lhs=r"\mathbb E[\epsilon]", rhs=_Tex(r"\sigma\,\mathbb E[z P_s(\Delta f)]/\mathbb E[P_s(\Delta f)]"),
+            ps.Step(lhs=r"\mathbb E[\epsilon]", rhs=(r"\sigma\,\mathbb E[z P_s(\Delta f)]/\mathbb E[P_s(\Delta f)]"),
                     why=r"$P_s$ to third order in $\Delta f$; Gaussian moments $\mathbb E z_i^{2m} = (2m-1)!!$; "
                         r"odd moments vanish, so $H$ enters only through $Z$ and $\nabla\Delta f$", check=False),
             ps.Step(lhs=step, rhs=hand, why="the B7 form: derivatives of P_s at 0, the Laplacian and its gradient"),
@@ -598,11 +593,8 @@ def selection_curvature() -> ps.Derivation:
 
 def _norm_dependence_figure(path: Path, report=None) -> None:
     """Learning rate against the gradient norm, log-log: closed forms and rejection sampling."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: leaves the user's backend alone
 
     s, t, b = 0.1, 0.2, 10.0
     grid = np.geomspace(1e-2, 1e3, 120)
@@ -621,7 +613,8 @@ def _norm_dependence_figure(path: Path, report=None) -> None:
         keys = jax.random.split(jax.random.key(20220509), norms.shape[0])
         return jax.jit(jax.vmap(one))(norms, keys)
 
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    fig = Figure(figsize=(5.2, 3.6))
+    ax = fig.subplots()
     ax.loglog(grid, eta_probit, color="C0", label=rf"probit $\tau={t:g}$ (closed form)")
     ax.loglog(grid, eta_hard, color="C1", label=r"hard: $\sigma\sqrt{2/\pi}/\|\nabla f\|$")
     ax.loglog(grid, np.full_like(grid, np.sqrt(2 / np.pi) * s**2 / t), color="C2", ls=":", label=r"weak: $\eta_0$ (probit)")
@@ -635,8 +628,7 @@ def _norm_dependence_figure(path: Path, report=None) -> None:
                  fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, metadata={"CreationDate": None})
-    plt.close(fig)
+    fig.savefig(path, format="pdf", metadata={"CreationDate": None})
 
 
 @ps.derivation("selection/norm-dependence")
@@ -657,7 +649,6 @@ def selection_norm_dependence() -> ps.Derivation:
     the origin-fixation model the drift is linear in the gradient again (B8).
     References: nostalgebraist (2022); Sourbut (2022) B4.
     """
-    mut = Gaussian(sigma)
     eta_probit = learning_rate(Probit(tau), sigma, g)
     eta_hard = learning_rate(Hard(), sigma, g)
     eta_weak = learning_rate(Linear(k, sp.S.Half), sigma, g)

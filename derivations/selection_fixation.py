@@ -28,13 +28,29 @@ import sympy as sp
 from jax import lax
 
 import pricesym as ps
-from pricesym.selection import (
-    Gaussian, KimuraFixation, Logistic, MoranFixation, Probit, accepted_mean, anneal, expected_step,
-    mean_displacement, skew_normal_moments,
+from pricesym.numeric import (
+    Estimate,
+    correlation,
+    covariance_estimate,
+    estimate,
+    jump_chain,
+    path_chain,
+    stationary_vector,
+    weighted_mean,
 )
-from pricesym.numeric import (Estimate, correlation, covariance_estimate, estimate, jump_chain, path_chain,
-                              stationary_vector, weighted_mean)
 from pricesym.popgen import FixationMoment, moran_fates
+from pricesym.selection import (
+    Gaussian,
+    KimuraFixation,
+    Logistic,
+    MoranFixation,
+    Probit,
+    accepted_mean,
+    anneal,
+    expected_step,
+    mean_displacement,
+    skew_normal_moments,
+)
 
 SOURBUT = ('Sourbut, O. (2022). "Conditions for mathematical equivalence of Stochastic Gradient Descent and '
            'Natural Selection", LessWrong / AI Alignment Forum (models 2 and 3 of the self-review are '
@@ -711,15 +727,13 @@ def _figure_points(key, sig, tau_value, n, gv):
 
 def _comparison_figure(path, report=None) -> None:
     """Effective learning rate against the gradient norm, each process relative to its small-gradient value."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the user's backend alone
 
     sig, tau_value, n = 0.05, 0.2, 50
     grid = np.geomspace(1e-2, 1e3, 200)
     model1 = tau_value / np.sqrt(tau_value**2 + sig**2 * grid**2)
-    mean_fixation = jax.vmap(lambda gv: _fixation_moment_jax(0, float(n), sig * gv))(jnp.asarray(grid))
+    norm = sp.Symbol("g", positive=True)
+    mean_fixation = ps.evaluate(FixationMoment(0, n, sig * norm), {norm: grid})
     per_substitution = (1 / n) / np.asarray(mean_fixation)
 
     # Simulated points (4.5 SE bars): rejection sampling for model 1, fixation-weighted
@@ -732,7 +746,8 @@ def _comparison_figure(path, report=None) -> None:
         points1.append((float(rate1.mean) / scale1, float(rate1.se) / scale1))
         points2.append((float(rate2.mean) / scale2, float(rate2.se) / scale2))
 
-    fig, ax = plt.subplots(figsize=(5.4, 3.6))
+    fig = Figure(figsize=(5.4, 3.6))
+    ax = fig.subplots()
     ax.loglog(grid, np.ones_like(grid), color="C0", label="SGD; model 2 per mutation (per generation); model 3")
     ax.loglog(grid, model1, color="C1", label=rf"model 1, probit $\tau = {tau_value:g}$")
     ax.loglog(grid, per_substitution, color="C2", label=rf"model 2 per substitution, $N = {n}$")
@@ -744,8 +759,7 @@ def _comparison_figure(path, report=None) -> None:
     ax.set_title(rf"$\sigma = {sig:g}$; lines: closed forms; points: simulation (4.5 SE)", fontsize=8)
     ax.legend(fontsize=7, frameon=False, loc="lower left")
     fig.tight_layout()
-    fig.savefig(path, metadata={"CreationDate": None})
-    plt.close(fig)
+    fig.savefig(path, format="pdf", metadata={"CreationDate": None})
 
 
 @ps.derivation("selection/sgd-comparison")

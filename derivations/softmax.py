@@ -8,9 +8,11 @@ import sympy as sp
 import pricesym as ps
 from pricesym.numeric import estimate
 
-WILLIAMS = "Williams, R. J. (1992). Simple statistical gradient-following algorithms for connectionist reinforcement learning. Machine Learning 8:229-256."
+WILLIAMS = ("Williams, R. J. (1992). Simple statistical gradient-following algorithms for connectionist "
+            "reinforcement learning. Machine Learning 8:229-256.")
 AMARI = "Amari, S. (1998). Natural gradient works efficiently in learning. Neural Computation 10:251-276."
-HOFBAUER = "Hofbauer, J. & Sigmund, K. (1998). Evolutionary Games and Population Dynamics. Cambridge UP (replicator dynamics as the Shahshahani gradient)."
+HOFBAUER = ("Hofbauer, J. & Sigmund, K. (1998). Evolutionary Games and Population Dynamics. Cambridge UP "
+            "(replicator dynamics as the Shahshahani gradient).")
 
 K = 3  # actions; every expression below is written for general K, the symbols fix K = 3
 theta = sp.symbols(f"theta0:{K}", real=True)
@@ -207,7 +209,8 @@ def softmax_natural_gradient() -> ps.Derivation:
                     why=r"$\dot\pi = \operatorname{ntcov}(\pi, J) = J_\pi\nabla J$ (the Jacobian is symmetric)"),
             ps.Step(lhs=fisher_raw - jac, rhs=fisher_gap,
                     why=r"$F = \sum_a \pi_a (e_a - \pi)(e_a - \pi)^\top = J_\pi + \pi\pi^\top(\sum_a\pi_a - 1)$"),
-            ps.Step(lhs=fisher_gap, rhs=sp.zeros(K, K), why=r"$\sum_a \pi_a = 1$, so $F = J_\pi = \operatorname{diag}\pi - \pi\pi^\top$"),
+            ps.Step(lhs=fisher_gap, rhs=sp.zeros(K, K),
+                why=r"$\sum_a \pi_a = 1$, so $F = J_\pi = \operatorname{diag}\pi - \pi\pi^\top$"),
             ps.Step(lhs=jac * ones, rhs=sp.zeros(K, 1),
                     why=r"$F\mathbf 1 = \pi(1 - \sum_a\pi_a) = 0$: with all $\pi_i > 0$, $F$ has rank $K-1$, "
                         r"null space $\mathbf 1$"),

@@ -8,12 +8,12 @@ or from the thin public modules `pricesym.numeric` (tools for references),
 module is private. JAX is imported only when a numeric tool is first used.
 """
 
+from ._check.compile import evaluate as evaluate
 from ._check.domains import Domain as Domain
 from ._check.domains import choice as choice
 from ._check.domains import fixed as fixed
 from ._check.domains import integers as integers
 from ._check.domains import log_uniform as log_uniform
-from ._check.compile import evaluate as evaluate
 from ._check.domains import uniform as uniform
 from ._check.kinds import Check as Check
 from ._check.kinds import autodiff as autodiff
@@ -22,10 +22,10 @@ from ._check.kinds import monte_carlo as monte_carlo
 from ._check.kinds import ode as ode
 from ._check.kinds import order as order
 from ._check.kinds import part as part
+from ._check.kinds import quadrature as quadrature
 from ._check.mutate import perturb as perturb
 from ._check.results import CheckReport as CheckReport
 from ._check.results import CheckResult as CheckResult
-from ._check.kinds import quadrature as quadrature
 from ._derivation.derivation import Derivation as Derivation
 from ._derivation.derivation import Step as Step
 from ._derivation.loader import load as load
@@ -76,8 +76,8 @@ __all__ = [
     "Assumption", "AssumptionError", "Catalogue", "Check", "CheckError", "CheckReport", "CheckResult",
     "Derivation", "Domain", "Estimate", "Model", "NotSupportedError", "NtCov", "NtVar", "ParseError",
     "PricesymError", "RegistryError", "ReportError", "ShapeError", "Softmax", "Step", "UnknownNameError",
-    "Verdict", "autodiff", "choice", "derivation", "estimate", "evaluate", "exact", "fixed", "gcov", "gelu", "heaviside", "in_terms_of",
-    "integers", "jacobian", "latex", "leaky_relu", "load", "log_uniform", "logit", "model", "monte_carlo",
-    "ntcov", "ntvar", "ode", "order", "parse", "part", "perturb", "quadrature", "registry", "relu", "sigmoid",
-    "silu", "softmax", "softplus", "tidy", "uniform", "verify", "write_report",
+    "Verdict", "autodiff", "choice", "derivation", "estimate", "evaluate", "exact", "fixed", "gcov", "gelu",
+    "heaviside", "in_terms_of", "integers", "jacobian", "latex", "leaky_relu", "load", "log_uniform", "logit",
+    "model", "monte_carlo", "ntcov", "ntvar", "ode", "order", "parse", "part", "perturb", "quadrature",
+    "registry", "relu", "sigmoid", "silu", "softmax", "softplus", "tidy", "uniform", "verify", "write_report",
 ]

@@ -57,7 +57,7 @@ class Domain:
             raise AssumptionError(f"unknown domain kind {self.kind!r}.")
 
     @staticmethod
-    def interval(lo=-math.inf, hi=math.inf, *, lo_strict=False, hi_strict=False, integer=False) -> "Domain":
+    def interval(lo=-math.inf, hi=math.inf, *, lo_strict=False, hi_strict=False, integer=False) -> Domain:
         """The domain for bounds ``lo (<|<=) x (<|<=) hi`` (either may be infinite),
         integers only if ``integer``; `AssumptionError` when no value is left."""
         if lo > hi or (lo == hi and (lo_strict or hi_strict)):

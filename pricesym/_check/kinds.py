@@ -91,13 +91,15 @@ def exact(reference, *, describe="exact computation", tolerance=None, rtol=1e-10
                  tolerance=_defaults("exact", tolerance, f"float64 linear algebra: rel {rtol:g}, abs {atol:g}"), **kw)
 
 
-def quadrature(reference, *, describe="numerical quadrature", tolerance=None, rtol=1e-8, atol=1e-12, vectorize=False, **kw) -> Check:
+def quadrature(reference, *, describe="numerical quadrature", tolerance=None, rtol=1e-8, atol=1e-12, vectorize=False,
+               **kw) -> Check:
     """Deterministic reference by numerical integration (SciPy quad)."""
     return Check(method="quadrature", reference=reference, describe=describe, rtol=rtol, atol=atol, vectorize=vectorize,
                  tolerance=_defaults("quadrature", tolerance, f"adaptive quadrature error: rel {rtol:g}"), **kw)
 
 
-def ode(reference, *, describe="ODE integration of the flow", tolerance=None, rtol=1e-9, atol=1e-12, vectorize=False, **kw) -> Check:
+def ode(reference, *, describe="ODE integration of the flow", tolerance=None, rtol=1e-9, atol=1e-12, vectorize=False,
+        **kw) -> Check:
     """Deterministic reference by integrating the dynamics (solve_ivp, rtol 1e-12)."""
     return Check(method="ode", reference=reference, describe=describe, rtol=rtol, atol=atol, vectorize=vectorize,
                  tolerance=_defaults("ode", tolerance, f"integrator at rtol 1e-12: agreement {rtol:g}"), **kw)

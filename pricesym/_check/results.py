@@ -72,5 +72,6 @@ class CheckReport:
         return self.results[i]
 
     def __repr__(self):
-        rows = [f"{'PASS' if r.passed else 'FAIL'} {r.label} [{r.method}] max rel err {r.max_rel_error:.3g} ({r.tolerance})" for r in self.results]
+        rows = [f"{'PASS' if r.passed else 'FAIL'} {r.label} [{r.method}] max rel err {r.max_rel_error:.3g} ({r.tolerance})"
+                for r in self.results]
         return f"CheckReport({self.name!r}, passed={self.passed})\n  " + "\n  ".join(rows)

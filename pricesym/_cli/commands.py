@@ -159,7 +159,7 @@ def cmd_show(args, out) -> int:
         out.write(f"  {'' if l is None else (l if isinstance(l, str) else sp.sstr(l)) + ' = '}{sp.sstr(r)}\n")
     if d.observables:
         out.write("  where " + ", ".join(f"{s} = {e}" for s, e in d.observables.items()) + "\n")
-    if value is not None:
+    if value is not None and at is not None:
         out.write(f"\nAt {', '.join(f'{k}={v:g}' for k, v in at.items())}: {sp.sstr(value)}\n")
     out.write("\nChecks: " + "; ".join(f"{c.label} [{c.method}: {c.describe}]" for c in d.checks) + "\n")
     return 0

@@ -22,19 +22,20 @@ __all__ = ["Step", "Derivation"]
 class Step:
     """One equation ``lhs = rhs`` of a derivation and why it holds.
 
-    ``check=False`` marks a step that cannot be evaluated numerically (a
-    definition in words, an abstract function); every other step is spot-checked."""
+    Either side may be LaTeX text for a step stated, not computed (a definition in
+    words, an abstract function); such a step says ``check=False``. Every other
+    step is spot-checked numerically."""
 
     lhs: sp.Basic | str
-    rhs: sp.Basic
+    rhs: sp.Basic | str
     why: str
     check: bool = True
 
     def __post_init__(self):
         if not self.why.strip():
             raise RegistryError("every step says why it holds (`why=`).")
-        if self.check and isinstance(self.lhs, str):
-            raise RegistryError(f"step {self.why!r} has a LaTeX-only left side; pass `check=False` or a SymPy lhs.")
+        if self.check and (isinstance(self.lhs, str) or isinstance(self.rhs, str)):
+            raise RegistryError(f"step {self.why!r} has a LaTeX-only side; pass `check=False` or SymPy expressions.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,6 +53,8 @@ class Derivation:
       checks:       independent numeric `Check`s (at least one).
       references:   literature.
       model:        the model(s) the derivation starts from (rendered in the report).
+      notation:     LaTeX names of symbols (SymPy's ``symbol_names``), e.g. a named
+                    term ``{c: r"\\nabla U^\\top H_x \\nabla U"}`` defined in ``observables``.
       figures:      functions ``(path, results) -> None`` writing a PDF figure.
     """
 
@@ -65,6 +68,7 @@ class Derivation:
     references: tuple[str, ...] = ()
     model: Model | tuple[Model, ...] | None = None
     figures: tuple[Callable, ...] = ()
+    notation: Mapping[sp.Symbol, str] = dataclasses.field(default_factory=dict)
     name: str = ""
     title: str = ""
     doc: str = ""
@@ -120,6 +124,12 @@ class Derivation:
 
     def equations(self) -> list[tuple[str, str]]:
         """``(lhs, rhs)`` LaTeX pairs of the result."""
+        from .._report.printer import symbol_names
+
+        with symbol_names(self.notation):
+            return self._equations()
+
+    def _equations(self) -> list[tuple[str, str]]:
         from .._report.printer import latex
 
         parts = list(self.result) if isinstance(self.result, sp.Tuple) else [self.result]

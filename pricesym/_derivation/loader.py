@@ -46,7 +46,7 @@ def scan(path: Path) -> list[tuple[str, str, str]] | None:
         if not isinstance(node, ast.FunctionDef):
             continue
         for dec in node.decorator_list:
-            if _is_derivation_call(dec):
+            if isinstance(dec, ast.Call) and _is_derivation_call(dec):
                 decorators.add(id(dec))
                 arg = dec.args[0] if len(dec.args) == 1 and not dec.keywords else None
                 if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str) and NAME.match(arg.value)):

@@ -132,7 +132,7 @@ def moran_jump_step(s, top, block: int = 16) -> Callable:
     return step
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _moran_kernel(trials: int, lanes: int, timed: bool):
     def run(key, N, r, i):
         N = jnp.asarray(N, jnp.float64)
@@ -224,7 +224,7 @@ def wright_fisher_step(N, s, max_copies: int) -> Callable:
     return step
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _wf_kernel(trials: int, lanes: int, max_copies: int):
     def run(key, N, s, k0):
         N = jnp.asarray(N, jnp.float64)
@@ -264,7 +264,7 @@ def simulate_wright_fisher(key, N, s, p, trials: int = 100_000, *, lanes: int = 
                 "e.g. the largest value of its domain."
             )
         max_N = validate.integer("max_N", max_N, minimum=1, what="an integer upper bound of `N` (>= 1)")
-        k0 = jnp.round(2 * jnp.asarray(N, jnp.float64) * p)
+        k0 = jnp.round(2 * jnp.asarray(N, jnp.float64) * p)  # type: ignore[assignment]
     kernel = _wf_kernel(validate.count("trials", trials), validate.count("lanes", lanes, noun="parallel lanes"), 2 * max_N)
     fates = kernel(prng_key(key), N, s, k0)
     return estimate(fates.fixed.astype(jnp.float64))

@@ -50,7 +50,8 @@ def psd_root(name, C, d: int):
         raise AssumptionError(f"`{name}` must be a {d}x{d} covariance matrix (matching `zbar`), got shape {C.shape}.")
     if not is_traced(C):
         Cn = np.asarray(C)
-        if not np.allclose(Cn, Cn.T, rtol=0, atol=1e-12 * max(1.0, np.abs(Cn).max())) or np.linalg.eigvalsh(Cn).min() < -1e-12 * max(1.0, np.abs(Cn).max()):
+        scale = max(1.0, np.abs(Cn).max())
+        if not np.allclose(Cn, Cn.T, rtol=0, atol=1e-12 * scale) or np.linalg.eigvalsh(Cn).min() < -1e-12 * scale:
             raise AssumptionError(f"`{name}` must be a symmetric positive semi-definite covariance, got {Cn.tolist()!r}.")
     vals, vecs = jnp.linalg.eigh(C)
     return vecs * jnp.sqrt(jnp.maximum(vals, 0.0))

@@ -37,8 +37,8 @@ def gaussian_linear_moments(sel, cov, grad, nodes: int = 160):
     `Hard` selection is refused (a jump defeats the quadrature)."""
     if not getattr(sel, "smooth", True):
         raise NotSupportedError("`gaussian_linear_moments` needs a smooth P_s; for `Hard()` use the plain estimator.")
-    z, w = hermite_rule(nodes)
-    z, w = jnp.asarray(z), jnp.asarray(w)
+    nodes_z, nodes_w = hermite_rule(nodes)
+    z, w = jnp.asarray(nodes_z), jnp.asarray(nodes_w)
     cov, c = jnp.asarray(cov), jnp.asarray(grad)
     sc = cov @ c
     sd = jnp.sqrt(c @ sc)

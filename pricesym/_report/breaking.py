@@ -10,7 +10,7 @@ from types import MappingProxyType
 import sympy as sp
 
 from .._vocabulary import Notation
-from .printer import Printer, _sympify
+from .printer import Printer, _sympify, with_names
 
 __all__ = ["break_lines", "visible_width", "breakable", "split_top", "tokens", "fill"]
 
@@ -38,6 +38,7 @@ def _argument(t: str, i: int) -> tuple[str, int]:
         return "", i
     if t[i] != "{":
         m = re.match(r"\\[A-Za-z]+|\\.|.", t[i:], re.S)
+        assert m is not None  # "." with re.S matches any character
         return m[0], i + len(m[0])
     depth = 0
     for j in range(i, len(t)):
@@ -53,6 +54,7 @@ def _measure(t: str) -> float:
         ch = t[i]
         if ch == "\\":
             m = re.match(r"\\([A-Za-z]+|.)", t[i:], re.S)
+            assert m is not None  # a backslash is followed by something, or "." matches it
             name = m[1]
             i += len(m[0])
             if name in ("frac", "dfrac", "tfrac", "binom"):
@@ -146,7 +148,7 @@ def break_lines(expr, width: int = 70, **settings) -> list[str]:
     factors are ordered and signed as SymPy prints them; what cannot be broken
     (a fraction's denominator, a power, a function's argument, a matrix) stays
     whole. Something that fits is one line, identical to `latex`."""
-    printer = Printer({"max_width": width, **settings})
+    printer = Printer(with_names({"max_width": width, **settings}))
     expr = _sympify(expr)
     whole = printer.doprint(expr)
     if visible_width(whole) <= width or isinstance(expr, sp.MatrixBase):
@@ -231,7 +233,7 @@ def fill(tokens: list[tuple[str, str]], width: int) -> list[str]:
     for kind, tex in tokens:
         w = visible_width(tex)
         if current and used + w > width and kind != "close":
-            carry = []
+            carry: list[tuple[str, str]] = []
             while current and current[-1][0] == "open" and len(current) > 1:
                 carry.insert(0, current.pop())
             close_line(carry)

@@ -9,13 +9,14 @@ from collections.abc import Mapping, Sequence
 from .._check.results import CheckReport
 from .._derivation.derivation import Derivation
 from .._errors import ReportError
+from .breaking import breakable
 from .equations import render_result, render_steps
 from .model import models, render_model
+from .printer import symbol_names
 from .rst import prose as docstring_prose
 from .rst import rst_inline, rst_to_latex
 from .table import render_table
 from .text import escape, inline, plain
-from .breaking import breakable
 
 __all__ = ["preamble", "figure_file", "render_section", "render_body", "render_document"]
 
@@ -60,6 +61,13 @@ def _title(derivation: Derivation, where: str) -> tuple[str, str]:
 
 def render_section(derivation: Derivation, report: CheckReport | None) -> str:
     """One ``\\section`` for a derivation and its check report (None: not checked)."""
+    if not isinstance(derivation, Derivation):
+        raise ReportError(f"`derivation` must be a `ps.Derivation`, got {derivation!r}.")
+    with symbol_names(derivation.notation):
+        return _section(derivation, report)
+
+
+def _section(derivation: Derivation, report: CheckReport | None) -> str:
     if not isinstance(derivation, Derivation):
         raise ReportError(f"`derivation` must be a `ps.Derivation`, got {derivation!r}.")
     if report is not None and not isinstance(report, CheckReport):

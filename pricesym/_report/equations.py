@@ -140,7 +140,7 @@ def render_steps(derivation) -> str:
     return "\n".join(blocks)
 
 
-def _result_parts(derivation) -> list[tuple[str, object]]:
+def _result_parts(derivation) -> list[tuple[str, object, object]]:
     lhs_tex = [left for left, _ in derivation.equations()]  # validates lhs against the parts
     parts = list(derivation.result) if isinstance(derivation.result, sp.Tuple) else [derivation.result]
     lhs = derivation.lhs if isinstance(derivation.lhs, (list, tuple)) else [derivation.lhs] * len(parts)

@@ -9,12 +9,37 @@ breaking of wide matrices inside their cells.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from .._errors import ParseError
 
-__all__ = ["Printer", "latex"]
+__all__ = ["Printer", "latex", "symbol_names", "with_names"]
+
+# The names a derivation gives its symbols (`Derivation.notation`), while one is printed.
+_NAMES: ContextVar[Mapping] = ContextVar("symbol_names", default={})
+
+
+@contextlib.contextmanager
+def symbol_names(names: Mapping) -> Iterator[None]:
+    """Print symbols by these LaTeX names (SymPy's ``symbol_names`` setting) inside the block."""
+    token = _NAMES.set({**_NAMES.get(), **names})
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
+
+
+def with_names(settings: dict) -> dict:
+    """Printer settings, with the symbol names in force."""
+    names = _NAMES.get()
+    if names and "symbol_names" not in settings:
+        return {**settings, "symbol_names": dict(names)}
+    return settings
 
 
 class Printer(LatexPrinter):
@@ -65,4 +90,4 @@ def _sympify(expr):
 
 def latex(expr, **settings) -> str:
     """LaTeX for a SymPy object (expression, Matrix, Tuple, relation)."""
-    return Printer(settings).doprint(_sympify(expr))
+    return Printer(with_names(settings)).doprint(_sympify(expr))

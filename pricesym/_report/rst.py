@@ -107,9 +107,9 @@ def rst_to_latex(doc: str, where: str) -> str:
         if _BULLET.match(line):
             items: list[list[str]] = []
             while i < len(lines):
-                b = _BULLET.match(lines[i])
-                if b:
-                    items.append([b[2]])
+                bullet = _BULLET.match(lines[i])
+                if bullet:
+                    items.append([bullet[2]])
                 elif lines[i].strip() and items and _indent(lines[i]) > 0:
                     items[-1].append(lines[i].strip())
                 else:

@@ -6,6 +6,7 @@ implementations, every symbol renamed to a dummy, so no user text reaches them."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import mpmath
 import numpy as np
@@ -40,7 +41,7 @@ class Evaluator:
         self.expr = expr
         self.symbols = symbols
         self.numpy = sp.lambdify(symbols, self.expr, modules=[modules("numpy"), "numpy"], dummify=True)
-        self.mpmath = None  # compiled on first need: most instances never reach it
+        self.mpmath: Callable | None = None  # compiled on first need: most instances never reach it
 
     def floats(self, columns: list[np.ndarray], n: int) -> np.ndarray:
         with np.errstate(all="ignore"):

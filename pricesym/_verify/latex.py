@@ -8,8 +8,22 @@ import difflib
 import sympy as sp
 
 from .._errors import ParseError
-from .build import (CONSTANTS, FUNCTIONS, GREEK, MAX_DEPTH, MAX_DIFF_ORDER, arith, call, column, divide,
-                    function_for_word, number, power, snip, symbol)
+from .build import (
+    CONSTANTS,
+    FUNCTIONS,
+    GREEK,
+    MAX_DEPTH,
+    MAX_DIFF_ORDER,
+    arith,
+    call,
+    column,
+    divide,
+    function_for_word,
+    number,
+    power,
+    snip,
+    symbol,
+)
 from .tokens import GREEK_ALIASES, LATEX_FUNCTIONS, NAMING, OVER, RELATIONS, TIMES, Token, tokenize
 
 __all__ = ["LatexReader"]
@@ -262,8 +276,9 @@ class LatexReader:
             while self.peek().kind in ("letter", "num") or self.at("_"):
                 word += self.take().text
             self.expect("}", f"to close `{token.text}{{…}}`")
-            if function_for_word(word) is not None:
-                word = function_for_word(word)
+            named = function_for_word(word)
+            if named is not None:
+                word = named
                 exponent = self.power_prefix()
                 if self.at("{"):  # SymPy prints \operatorname{erf}{\left(x \right)}
                     value = call(word, [self.group()], self.since(token.start))

@@ -174,8 +174,10 @@ def parse_assumption(text: str, *, latex: bool = False) -> Assumption:
         symbol = make_symbol(name)
         if not isinstance(symbol, sp.Symbol):
             raise ParseError(f"`{name}` is a constant; assumptions are about symbols.")
-        bounds = {"positive": {"lower": 0.0, "lower_strict": True}, "negative": {"upper": 0.0, "upper_strict": True},
-                  "nonnegative": {"lower": 0.0}, "integer": {"integer": True}, "real": {}}[word]
+        kinds: dict[str, dict] = {"positive": {"lower": 0.0, "lower_strict": True},
+                                  "negative": {"upper": 0.0, "upper_strict": True},
+                                  "nonnegative": {"lower": 0.0}, "integer": {"integer": True}, "real": {}}
+        bounds = kinds[word]
         return Assumption(text=text.strip(), symbol=symbol, **bounds)
     try:
         if latex:
@@ -213,7 +215,8 @@ def _assumption(text: str, exprs: list, ops: list[str]) -> Assumption:
         if isinstance(right, sp.MatrixBase) or right.has(left):
             raise ParseError(f"`{snip(text)}` must define `{left}` by a scalar expression that does not contain `{left}`.")
         return Assumption(text=text, symbol=left, definition=right)
-    symbol, bounds = None, {}
+    symbol = None
+    bounds: dict = {}
     for (a, b), op in zip(zip(exprs, exprs[1:]), ops):
         if op in (">", ">="):
             a, b, op = b, a, op.replace(">", "<")

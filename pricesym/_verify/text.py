@@ -10,8 +10,21 @@ import warnings
 from fractions import Fraction
 
 from .._errors import ParseError
-from .build import (CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_NODES, arith, call, column, divide, number, power, snip,
-                    symbol, unknown_function)
+from .build import (
+    CONSTANTS,
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_NODES,
+    arith,
+    call,
+    column,
+    divide,
+    number,
+    power,
+    snip,
+    symbol,
+    unknown_function,
+)
 
 __all__ = ["read_python", "build_python", "COMPARE"]
 
@@ -55,7 +68,8 @@ def read_python(text: str, compare: bool = False) -> tuple[ast.expr, str]:
 
     allowed = _ALLOWED + ((ast.Compare, *COMPARE) if compare else ())
     count = 0
-    queue = collections.deque([(tree, 0)])  # breadth first: the outermost offence is the one reported
+    # breadth first: the outermost offence is the one reported
+    queue: collections.deque[tuple[ast.AST, int]] = collections.deque([(tree, 0)])
     while queue:
         node, depth = queue.popleft()
         if not isinstance(node, allowed):
@@ -104,7 +118,7 @@ def build_python(node: ast.expr, source: str):
     if isinstance(node, ast.Constant):
         if isinstance(node.value, int):
             return number(str(node.value))
-        if not math.isfinite(node.value):
+        if not isinstance(node.value, float) or not math.isfinite(node.value):
             raise ParseError(f"number `{snip(where)}` is too large.")
         try:  # the digits as written: 3.14159265358979323846 keeps more than a float holds
             Fraction(where)
@@ -118,9 +132,9 @@ def build_python(node: ast.expr, source: str):
         return arith(lambda a, _: -a, operand, None, where) if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.BinOp):
         # walk down a chain (a + b - c ...) iteratively, then fold it from the left
-        spine = [node]
+        spine: list[ast.BinOp] = [node]
         while _chain(spine[-1].left) is not None and _chain(spine[-1].left) == _chain(node):
-            spine.append(spine[-1].left)
+            spine.append(spine[-1].left)  # type: ignore[arg-type]  # a BinOp: _chain said so
         value = build_python(spine[-1].left, source)
         for link in reversed(spine):
             build = _OPERATORS[type(link.op)]

@@ -6,7 +6,7 @@ import dataclasses
 import re
 
 from .._errors import ParseError
-from .build import GREEK, MAX_NODES
+from .build import MAX_NODES
 
 __all__ = ["Token", "tokenize", "GREEK_ALIASES", "LATEX_FUNCTIONS", "TIMES", "OVER", "RELATIONS", "NAMING"]
 
@@ -51,7 +51,7 @@ def tokenize(text: str) -> list[Token]:
         elif kind == "size":
             pass  # \left( reads as (; `spaced` is kept, so \sigma\left( still touches its parenthesis
         else:
-            tokens.append(Token(kind, match.group(), match.start(), spaced))
+            tokens.append(Token(kind or "", match.group(), match.start(), spaced))
             spaced = False
         position = match.end()
     if len(tokens) > 2 * MAX_NODES:

@@ -85,7 +85,7 @@ class Verdict:
         if self.counterexample is not None:
             at = r",\ ".join(f"{_latex(sp.Symbol(k))} = {_number_latex(v)}" for k, v in self.counterexample.items())
             at = rf"\text{{e.g. at }} {at}:\ " if at else r"\text{numerically: }"
-            a, b = _distinct(self.lhs_value, self.rhs_value)
+            a, b = _distinct(float(self.lhs_value or 0.0), float(self.rhs_value or 0.0))
             out += rf" \quad {at}{_number_latex(a)} \neq {_number_latex(b)}"
         return out
 
@@ -99,7 +99,7 @@ class Verdict:
             at = ", ".join(f"{k} = {v:.6g}" for k, v in self.counterexample.items())
             at = f" at {at}" if at else ""
             entry = f" (entry {self.entry})" if self.entry is not None else ""
-            a, b = _distinct(self.lhs_value, self.rhs_value, digits=10)
+            a, b = _distinct(float(self.lhs_value or 0.0), float(self.rhs_value or 0.0), digits=10)
             same = " (equal in float64: the difference is below double precision)" if a == b else ""
             out += (f" Counterexample{at}: lhs = {a}, rhs = {b}{entry}{same}."
                     f" Difference: {to_text(self.difference)}.")

@@ -159,7 +159,7 @@ def _shape(entries: list[list]) -> str:
     return "a scalar" if (len(entries), len(entries[0])) == (1, 1) else f"a {len(entries)}×{len(entries[0])} matrix"
 
 
-def _variables(left, right, assumptions):
+def _variables(left, right, assumptions) -> tuple[dict, dict, dict]:
     """One canonical symbol per name, carrying what the assumptions say about it.
 
     Returns (bounds by name, renaming of every original symbol, definitions
@@ -212,8 +212,8 @@ def _evaluate(value, rename: dict, definitions: dict, name: str):
 def _numeric(open_pairs, bounds, definitions, assumptions, instances: int, seed: int) -> dict:
     """Compare the entries that symbolic reduction left open on random
     instances; the Verdict fields that follow (status, method, counterexample…)."""
-    free = {s for _, a, b in open_pairs for s in _symbols_of(a) | _symbols_of(b)}
-    free = sorted(free | {s for d in definitions.values() for s in _symbols_of(d)}, key=lambda s: s.name)
+    found = {s for _, a, b in open_pairs for s in _symbols_of(a) | _symbols_of(b)}
+    free = sorted(found | {s for d in definitions.values() for s in _symbols_of(d)}, key=lambda s: s.name)
     n = instances if free else 1
     rng = np.random.default_rng(seed)
     columns = [bounds[s.name].sample(rng, n, s.name) for s in free]

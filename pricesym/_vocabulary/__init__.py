@@ -18,8 +18,8 @@ import sympy as sp
 from .._errors import NotSupportedError, UnknownNameError
 from . import elementary, gaussian, logistic, piecewise, special
 from .base import Function, Notation, lazy
-from .logistic import Softmax, logit, sigmoid, silu, softmax, softplus
 from .gaussian import gelu
+from .logistic import Softmax, logit, sigmoid, silu, softmax, softplus
 from .piecewise import heaviside, leaky_relu, relu
 
 __all__ = [

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .base import Function, lazy
 
+
 def _jax_abs(x):
     from .._numeric.backend import jnp
 

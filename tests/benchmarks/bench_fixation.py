@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 
 import pricesym as ps
-
 from pricesym.popgen import moran_fates
 
 ps.load()["selection/origin-fixation"]  # runs the catalogue's modules

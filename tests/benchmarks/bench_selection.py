@@ -16,8 +16,15 @@ import jax.numpy as jnp
 import numpy as np
 
 import pricesym.numeric  # noqa: F401  (float64)
-from pricesym.selection import (Gaussian, Probit, accepted_mean, accepted_mean_cv, anneal, anneal_until_accepted,
-                                 gaussian_linear_moments)
+from pricesym.selection import (
+    Gaussian,
+    Probit,
+    accepted_mean,
+    accepted_mean_cv,
+    anneal,
+    anneal_until_accepted,
+    gaussian_linear_moments,
+)
 
 
 def timed(fn, *args, repeat=5):
@@ -57,7 +64,8 @@ def main():
         run = jax.jit(lambda k: anneal(k, fq, jnp.zeros(2), sel, Gaussian(s), 400_000))(key)
         num, z = gaussian_linear_moments(sel, s**2 * jnp.eye(2), g2)
         plain, cv = accepted_mean(run), accepted_mean_cv(run, num, z)
-        print(f"control variate at sigma = {s:g}: variance reduction {np.round((np.asarray(plain.se) / np.asarray(cv.se)) ** 2, 1)} "
+        reduction = np.round((np.asarray(plain.se) / np.asarray(cv.se)) ** 2, 1)
+        print(f"control variate at sigma = {s:g}: variance reduction {reduction} "
               "(per component)")
 
 

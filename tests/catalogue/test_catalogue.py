@@ -6,9 +6,9 @@ coefficient changed by 10 %, or one term of a sum dropped — is caught."""
 
 from __future__ import annotations
 
-import pricesym as ps
 import pytest
 
+import pricesym as ps
 from helpers import CATALOGUE, SHARED, caught, drop_one_term, target
 
 NAMES = sorted(CATALOGUE)

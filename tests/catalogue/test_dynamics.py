@@ -4,7 +4,6 @@ the catalogue entries of derivations/dynamics.py, and the error paths."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pytest

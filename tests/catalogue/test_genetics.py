@@ -15,7 +15,7 @@ import sympy as sp
 import helpers
 import pricesym as ps
 from pricesym import popgen as pg
-from pricesym.numeric import ratio_of_means, weighted_mean
+from pricesym.numeric import ratio_of_means
 
 K_SE = 4.5  # SE multiple for statistical tests: two-sided false alarm about 7e-6 per scalar
 

@@ -15,6 +15,7 @@ from sympy.core.cache import clear_cache
 import helpers
 import pricesym as ps
 
+
 @pytest.fixture(scope="module")
 def ntk():
     return helpers.module("ntk")

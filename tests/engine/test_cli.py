@@ -6,12 +6,10 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from pricesym._cli.main import main
-
 
 
 def run(*argv):

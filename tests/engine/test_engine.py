@@ -43,7 +43,8 @@ CASES = {
     ),
     "ode": (
         sp.exp(-a) + a,
-        ps.ode(lambda v: scipy.integrate.solve_ivp(lambda t, y: -v["a"] * y, (0, 1), [1.0], rtol=1e-12, atol=1e-14).y[0, -1] + v["a"]),
+        ps.ode(lambda v: scipy.integrate.solve_ivp(lambda t, y: -v["a"] * y, (0, 1), [1.0], rtol=1e-12,
+                                                   atol=1e-14).y[0, -1] + v["a"]),
         {a: ps.uniform(0.5, 2)},
     ),
     "monte-carlo": (

@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pricesym as ps
-from pricesym._verify.build import FUNCTIONS
 from pricesym._verify.parse import Assumption, parse, parse_assumption, to_text
 
 x, y, b, p, q, eta, sigma, w1, w2, u0, N = sp.symbols("x y b p q eta sigma w1 w2 u0 N", real=True)

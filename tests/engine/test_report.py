@@ -14,11 +14,11 @@ from pricesym._report import model as _model
 from pricesym._report import text as _text
 from pricesym._report import write as _write
 from pricesym._report.breaking import break_lines, visible_width
-from pricesym._report.text import escape, inline, math
 from pricesym._report.document import render_section
 from pricesym._report.equations import boxed, render_steps
 from pricesym._report.rst import rst_to_latex
 from pricesym._report.table import number
+from pricesym._report.text import escape, inline, math
 from pricesym._report.write import write_report
 
 b = sp.Symbol("b", real=True)

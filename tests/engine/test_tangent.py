@@ -4,7 +4,6 @@ random polynomial models, and the shape errors."""
 
 import itertools
 import math
-from pathlib import Path
 
 import pytest
 import sympy as sp

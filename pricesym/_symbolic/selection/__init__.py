@@ -5,8 +5,17 @@ pytrees (so it imports JAX)."""
 
 from . import pytrees
 from .functions import DELTA, Custom, Hard, KimuraFixation, Linear, Logistic, MoranFixation, Probit, SelectionFunction
-from .integrals import (acceptance, acceptance_small_mutation, curvature_step, expected_step, learning_rate,
-                        mean_displacement, skew_normal_moments, small_mutation_series, weak_limit)
+from .integrals import (
+                        acceptance,
+                        acceptance_small_mutation,
+                        curvature_step,
+                        expected_step,
+                        learning_rate,
+                        mean_displacement,
+                        skew_normal_moments,
+                        small_mutation_series,
+                        weak_limit,
+)
 from .mutation import AnisotropicGaussian, Gaussian, MutationLaw, Radial
 
 pytrees.register()

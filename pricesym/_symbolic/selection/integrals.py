@@ -14,7 +14,7 @@ import functools
 import sympy as sp
 
 from ..._errors import NotSupportedError, ShapeError
-from .functions import DELTA, Hard, KimuraFixation, Linear, MoranFixation, Probit, SelectionFunction
+from .functions import Hard, KimuraFixation, Linear, MoranFixation, Probit, SelectionFunction
 from .mutation import AnisotropicGaussian, Gaussian, MutationLaw, Radial
 from .params import sym
 
@@ -166,7 +166,8 @@ def acceptance_small_mutation(sel: SelectionFunction, sigma, grad, hessian) -> s
     c = _vector(grad)
     H = sp.Matrix(hessian)
     s2 = sym(sigma) ** 2
-    return sel.at_zero() + s2 / 2 * (sel.derivative_at_zero(1) * H.trace() + sel.derivative_at_zero(2) * _norm2(c, sp.eye(len(c))))
+    curvature = sel.derivative_at_zero(1) * H.trace() + sel.derivative_at_zero(2) * _norm2(c, sp.eye(len(c)))
+    return sel.at_zero() + s2 / 2 * curvature
 
 
 def curvature_step(sel: SelectionFunction, sigma, grad, hessian, grad_laplacian) -> sp.Matrix:
