@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from collections.abc import Mapping
 from typing import Literal
@@ -72,6 +73,27 @@ class CheckReport:
         return self.results[i]
 
     def __repr__(self):
-        rows = [f"{'PASS' if r.passed else 'FAIL'} {r.label} [{r.method}] max rel err {r.max_rel_error:.3g} ({r.tolerance})"
-                for r in self.results]
+        rows = [f"{'PASS' if r.passed else 'FAIL'} {r.label} [{r.method}] {_error(r)} ({r.tolerance})" for r in self.results]
         return f"CheckReport({self.name!r}, passed={self.passed})\n  " + "\n  ".join(rows)
+
+    def _repr_html_(self) -> str:
+        """A table for notebooks: what was checked, how, on how many instances, the
+        error, the tolerance with its reason, and the verdict."""
+        head = ("check", "method", "reference", "n", "seed", "max abs error", "max rel error", "tolerance (reason)",
+                "verdict")
+        rows = []
+        for r in self.results:
+            verdict = '<b style="color:#1a7f37">PASS</b>' if r.passed else '<b style="color:#cf222e">FAIL</b>'
+            cells = (r.label, r.method, r.reference, str(r.instances), str(r.seed), f"{r.max_abs_error:.3g}",
+                     f"{r.max_rel_error:.3g}", r.tolerance)
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + f"<td>{verdict}</td></tr>")
+        status = "all checks passed" if self.passed else f"{sum(not r.passed for r in self.results)} failed"
+        return (f"<p><code>{html.escape(self.name)}</code>: {status}</p><table><thead><tr>"
+                + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _error(r: CheckResult) -> str:
+    """The error, labelled absolute or relative (order checks have no relative error)."""
+    if math.isfinite(r.max_rel_error):
+        return f"max rel err {r.max_rel_error:.3g}"
+    return f"max abs err {r.max_abs_error:.3g}"

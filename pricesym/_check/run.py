@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import inspect
 from collections.abc import Mapping
 
@@ -16,7 +18,7 @@ from .domains import draw, seed_for
 from .kinds import Check
 from .results import CheckResult
 
-__all__ = ["run_check", "run_steps"]
+__all__ = ["Reference", "reference", "run_check", "run_steps"]
 
 
 def _with_observables(columns, observables):
@@ -52,23 +54,72 @@ def _worst(columns, i) -> dict[str, float]:
     return {str(s): float(v[i]) for s, v in columns.items()}
 
 
-def run_check(check: Check, *, name: str, result, symbols, observables, instances=None, seed=0, closed=None) -> CheckResult:
-    """Run one check of a derivation. ``closed`` overrides the closed form (to show a
-    wrong one fails)."""
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A check's reference values on its instances: computed once per (check,
+    instances, seed), since they never depend on the closed form, and compared with
+    any number of candidate closed forms."""
+
+    columns: tuple[dict, ...]  # the instances (one set per sweep value for order checks)
+    values: tuple  # reference values (ndarray or Estimate) per set of columns
+
+
+_REFERENCES: collections.OrderedDict = collections.OrderedDict()
+_CACHED = 256
+
+
+def reference(check: Check, *, name: str, symbols, observables, instances=None, seed=0) -> Reference:
+    """The reference values of ``check`` (cached: the same check, instances and seed give
+    the same values, so candidates are compared without re-simulating)."""
     n = instances or check.instances
+    key = (id(check), name, n, seed)
+    hit = _REFERENCES.get(key)
+    if hit is not None and hit[0] is check:
+        _REFERENCES.move_to_end(key)
+        return hit[1]
     domains = {**symbols, **check.domains}
-    if closed is None:
-        closed = check.target(result) if check.target else result
     try:
         if check.method == "order":
-            return _run_order(check, name=name, closed=closed, domains=domains, observables=observables, n=n, seed=seed)
-        columns = _with_observables(draw(domains, n, seed, name, check.label), observables)
-        want = evaluate(closed, columns)
-        ref = _run_reference(check, columns, seed, n)
+            base = draw(domains, n, seed, name, check.label)
+            sets = []
+            for h in check.sweep:
+                cols = dict(base)
+                cols[check.small] = np.full(n, float(h))
+                sets.append(_with_observables(cols, observables))
+        else:
+            sets = [_with_observables(draw(domains, n, seed, name, check.label), observables)]
+        values = tuple(_run_reference(check, cols, seed, n) for cols in sets)
     except PricesymError:
         raise
-    except Exception as exc:  # a reference or compile failure is reported, not a traceback
+    except Exception as exc:  # a reference failure is reported, not a traceback
         raise CheckError(f"check {check.label!r} of `{name}` could not run: {type(exc).__name__}: {exc}") from exc
+    ref = Reference(tuple(sets), values)
+    _REFERENCES[key] = (check, ref)
+    if len(_REFERENCES) > _CACHED:
+        _REFERENCES.popitem(last=False)
+    return ref
+
+
+def run_check(check: Check, *, name: str, result, symbols, observables, instances=None, seed=0, closed=None) -> CheckResult:
+    """Run one check of a derivation. ``closed`` replaces the closed form (a candidate,
+    or a deliberately wrong one); the reference is the same either way."""
+    if closed is None:
+        closed = check.target(result) if check.target else result
+    ref = reference(check, name=name, symbols=symbols, observables=observables, instances=instances, seed=seed)
+    n = len(next(iter(ref.columns[0].values()))) if ref.columns[0] else (instances or check.instances)
+    try:
+        wants = [evaluate(closed, cols) for cols in ref.columns]
+    except PricesymError:
+        raise
+    except Exception as exc:  # a compile failure of the closed form is reported, not a traceback
+        raise CheckError(f"check {check.label!r} of `{name}`: the closed form cannot be evaluated: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    if check.method == "order":
+        return _compare_order(check, name=name, ref=ref, wants=wants, n=n, seed=seed)
+    return _compare(check, name=name, columns=ref.columns[0], ref=ref.values[0], want=wants[0], n=n, seed=seed)
+
+
+def _compare(check: Check, *, name, columns, ref, want, n, seed) -> CheckResult:
     if isinstance(ref, Estimate):
         mean = np.asarray(ref.mean, dtype=np.float64).reshape(want.shape)
         se = np.asarray(ref.se, dtype=np.float64).reshape(want.shape)
@@ -78,12 +129,11 @@ def run_check(check: Check, *, name: str, result, symbols, observables, instance
         detail = {"max_se_multiple": float(np.max(z)) if z.size else 0.0, "max_se": float(np.max(se))}
         scale = np.abs(mean)
     else:
-        ref = np.asarray(ref, dtype=np.float64).reshape(want.shape)
-        err = np.abs(ref - want)
-        allowed = check.atol + check.rtol * np.abs(ref)
+        mean = np.asarray(ref, dtype=np.float64).reshape(want.shape)
+        err = np.abs(mean - want)
+        allowed = check.atol + check.rtol * np.abs(mean)
         detail = {}
-        scale = np.abs(ref)
-        mean = ref
+        scale = np.abs(mean)
     finite = np.isfinite(want) & np.isfinite(mean)
     if not finite.all():
         bad = int(np.argwhere(~finite.reshape(n, -1).all(axis=1))[0, 0])
@@ -101,17 +151,12 @@ def run_check(check: Check, *, name: str, result, symbols, observables, instance
     )
 
 
-def _run_order(check: Check, *, name, closed, domains, observables, n, seed) -> CheckResult:
-    base = draw(domains, n, seed, name, check.label)
+def _compare_order(check: Check, *, name, ref: Reference, wants, n, seed) -> CheckResult:
     sweep = np.asarray(check.sweep, dtype=np.float64)
     residuals = np.empty((n, len(sweep)))
-    for j, h in enumerate(sweep):
-        cols = dict(base)
-        cols[check.small] = np.full(n, h)
-        cols = _with_observables(cols, observables)
-        want = evaluate(closed, cols)
-        ref = np.asarray(_run_reference(check, cols, seed, n), dtype=np.float64).reshape(want.shape)
-        residuals[:, j] = np.abs(ref - want).reshape(n, -1).max(axis=1)
+    for j, (values, want) in enumerate(zip(ref.values, wants)):
+        values = np.asarray(values, dtype=np.float64).reshape(want.shape)
+        residuals[:, j] = np.abs(values - want).reshape(n, -1).max(axis=1)
     slopes = np.empty(n)
     for i in range(n):
         r = residuals[i]
@@ -122,6 +167,7 @@ def _run_order(check: Check, *, name, closed, domains, observables, n, seed) -> 
         slopes[i] = np.polyfit(np.log(sweep[above]), np.log(r[above]), 1)[0]
     worst = int(np.argmin(slopes))
     passed = bool(np.all(slopes >= check.order - check.order_margin))
+    base = ref.columns[0]
     return CheckResult(
         name=name, label=check.label, method="order", reference=check.describe, instances=n, seed=seed,
         max_abs_error=float(residuals.max()), max_rel_error=float("nan"), tolerance=check.tolerance,

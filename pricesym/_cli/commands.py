@@ -232,7 +232,7 @@ def cmd_report(args, out) -> int:
         return 1
     files = write_report([cat[n] for n in names], reports, args.out, pdf=args.pdf)
     failed = [n for n in names if not reports[n].passed]
-    for path in (files.tex, getattr(files, "body", None), getattr(files, "pdf", None)):
+    for path in (files.tex, files.body, files.sty, files.pdf):
         if path is not None:
             out.write(f"wrote {path}\n")
     if failed:

@@ -12,7 +12,7 @@ from .._check.domains import Domain
 from .._check.kinds import Check
 from .._check.results import CheckReport, CheckResult
 from .._check.run import run_check, run_steps
-from .._errors import RegistryError
+from .._errors import RegistryError, ShapeError
 from .._symbolic.model import Model
 
 __all__ = ["Step", "Derivation"]
@@ -100,16 +100,44 @@ class Derivation:
     replace = dataclasses.replace
 
     # -- checks ----------------------------------------------------------------
-    def check(self, *, instances: int | None = None, seed: int = 0, steps: bool = True) -> CheckReport:
-        """Run every check (and spot-check the steps) → `CheckReport`."""
+    def check(self, *, result=None, instances: int | None = None, seed: int = 0, steps: bool = True) -> CheckReport:
+        """Run every check (and spot-check the steps) → `CheckReport`.
+
+        ``result``: a candidate closed form to check *instead of* the derivation's own
+        (a SymPy expression, Matrix or tuple of parts shaped like `result`, or text read
+        by `ps.parse`), against the same independent references — "is my formula
+        right?". Its symbols are matched to the derivation's by name. The steps belong
+        to the derivation and are not run for a candidate."""
+        candidate = None if result is None else self.candidate(result)
         results: list[CheckResult] = []
         for c in self.checks:
-            results.append(self.run(c, instances=instances, seed=seed))
-        if steps:
+            closed = None if candidate is None else (c.target(candidate) if c.target else candidate)
+            results.append(self.run(c, instances=instances, seed=seed, closed=closed))
+        if steps and candidate is None:
             r = run_steps(self.steps, name=self.name, symbols=self.symbols, observables=self.observables, seed=seed)
             if r is not None:
                 results.append(r)
         return CheckReport(self.name, tuple(results))
+
+    def candidate(self, result):
+        """``result`` as a closed form of this derivation: parsed if text, parts as a
+        Tuple, symbols renamed to this derivation's symbols of the same name; shaped
+        like `result` (else `ShapeError`)."""
+        from .._verify.parse import parse
+
+        if isinstance(result, str):
+            result = parse(result)
+        if isinstance(result, (list, tuple)) and not isinstance(result, sp.Basic):
+            result = sp.Tuple(*[parse(r) if isinstance(r, str) else r for r in result])
+        if isinstance(result, sp.MatrixBase):
+            result = sp.ImmutableMatrix(result)
+        if not isinstance(result, (sp.Basic, sp.MatrixBase)):
+            raise ShapeError(f"`result` must be a SymPy expression, Matrix, tuple of parts or text, got {result!r}.")
+        if _shape(result) != _shape(self.result):
+            raise ShapeError(f"`result` is {_shape(result)} but `{self.name}`'s closed form is {_shape(self.result)}.")
+        known = {str(s): s for s in (*self.symbols, *self.observables, *(d for c in self.checks for d in c.domains))}
+        rename = {s: known[s.name] for s in result.free_symbols if isinstance(s, sp.Symbol) and s.name in known}
+        return result.xreplace(rename)
 
     def run(self, check: Check, *, instances=None, seed=0, closed=None) -> CheckResult:
         """Run one check; ``closed`` replaces the closed form (to show a wrong one fails)."""
@@ -145,8 +173,31 @@ class Derivation:
         return out
 
     def _repr_latex_(self) -> str:
-        rows = [(f"{l} = {r}" if l else r) for l, r in self.equations()]
-        return "$\\displaystyle " + r" ,\quad ".join(rows) + "$"
+        """The result for notebooks: each part, the observables' definitions (``where
+        p = σ(b)``) and the assumptions, as one display."""
+        from .._report.printer import latex, symbol_names
+
+        with symbol_names(self.notation):
+            rows = [(f"{l} &= {r}" if l else f"&{r}") for l, r in self._equations()]
+            where = [f"{latex(s)} = {latex(d)}" for s, d in self.observables.items()]
+        if where:
+            rows.append(r"&\text{where } " + r",\ ".join(where))
+        rows += [r"&\text{%s}" % _text_math(a) for a in self.assumptions]
+        return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
 
     def __repr__(self):
         return f"Derivation({self.name!r}, result={self.result!s})"
+
+
+def _text_math(text: str) -> str:
+    """A sentence with ``$...$`` math for inside ``\\text{...}`` (MathJax and amsmath
+    read ``$`` there): only the characters special to text mode are escaped."""
+    return text.replace("&", "\\&").replace("%", "\\%").replace("#", "\\#")
+
+
+def _shape(value) -> str:
+    if isinstance(value, sp.Tuple):
+        return "a tuple of " + ", ".join(_shape(v) for v in value)
+    if isinstance(value, sp.MatrixBase):
+        return f"a {value.rows}×{value.cols} matrix"
+    return "a scalar"

@@ -18,28 +18,35 @@ from .rst import rst_inline, rst_to_latex
 from .table import render_table
 from .text import escape, inline, plain
 
-__all__ = ["preamble", "figure_file", "render_section", "render_body", "render_document"]
+__all__ = ["preamble", "style", "figure_file", "render_section", "render_body", "render_document"]
+
+
+_PACKAGES = ("amsmath", "amssymb", "array", "booktabs", "tabularx", "graphicx", "fancyvrb")
 
 
 def preamble() -> str:
     r"""The packages and macros the sections need (all in texlive-latex-base or
-    -recommended). A paper that ``\input``s ``appendix-body.tex`` loads these."""
+    -recommended): what ``\usepackage{pricesym}`` loads."""
+    return "\n".join([*(r"\usepackage{%s}" % p for p in _PACKAGES), r"\allowdisplaybreaks", ""])
+
+
+def style() -> str:
+    r"""``pricesym.sty``: a paper needs only ``\usepackage{pricesym}`` and
+    ``\input{appendix-body}``. Every package the body uses, and the macros it needs."""
     return "\n".join([
-        r"\usepackage{amsmath}",
-        r"\usepackage{amssymb}",
-        r"\usepackage{array}",
-        r"\usepackage{booktabs}",
-        r"\usepackage{tabularx}",
-        r"\usepackage{graphicx}",
-        r"\usepackage{fancyvrb}",
+        r"\NeedsTeXFormat{LaTeX2e}",
+        r"\ProvidesPackage{pricesym}[2026/12/01 pricesym appendix support]",
+        *(r"\RequirePackage{%s}" % p for p in _PACKAGES),
         r"\allowdisplaybreaks",
+        r"\providecommand{\texorpdfstring}[2]{#1}",
+        r"\endinput",
         "",
     ])
 
 
 _BODY_HEADER = r"""% pricesym appendix: one section per derivation.
-% \input this file after \begin{document}; the preamble needs the packages of
-% pricesym's preamble(): amsmath, amssymb, array, booktabs, tabularx, graphicx, fancyvrb.
+% In a paper: \usepackage{pricesym} in the preamble (pricesym.sty is written beside
+% this file), then \input{appendix-body} after \begin{document}.
 % Figures are included as figures/<file>.pdf; from another folder set \graphicspath.
 \providecommand{\texorpdfstring}[2]{#1}
 """

@@ -37,14 +37,14 @@ _DETAIL_NAMES = MappingProxyType({
     "claimed_order": "claimed order",
 })
 
-_L = r">{\raggedright\arraybackslash}"
+# Two columns that wrap at any text width (a paper's column, 5.5 in, a full page): the
+# check and its verdict, then how it was checked, in sentences.
 _TABLE_HEAD = (
-    r"\begingroup\footnotesize\setlength{\tabcolsep}{3pt}%" "\n"
-    r"\noindent\begin{tabularx}{\linewidth}{@{}" + _L + "p{2.1cm}" + _L + "p{1.65cm}" + _L + "X rrrr" + _L + "X"
-    + _L + r"p{1.05cm}@{}}" "\n"
+    r"\begingroup\footnotesize\setlength{\tabcolsep}{4pt}%" "\n"
+    r"\noindent\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}p{0.26\linewidth}"
+    r">{\raggedright\arraybackslash}X@{}}" "\n"
     r"\toprule" "\n"
-    r"Check & Method & Reference (how computed) & $n$ & Seed & \shortstack[r]{Max abs.\\error} & "
-    r"\shortstack[r]{Max rel.\\error} & Tolerance (reason) & Verdict \\" "\n"
+    r"Check & How it was checked: reference; instances; largest errors; tolerance and its reason \\" "\n"
     r"\midrule" "\n"
 )
 
@@ -67,10 +67,12 @@ def render_table(report: CheckReport, where: str) -> str:
     """The verification table: one row per `CheckResult`, then notes (worst instance, details)."""
     rows = []
     for r in report.results:
-        verdict = "PASS" if r.passed else r"\textbf{FAIL}"
-        cells = [escape(r.label, where), escape(r.method, where), breakable(inline(r.reference, where)),
-                 str(r.instances), str(r.seed), number(r.max_abs_error), number(r.max_rel_error),
-                 breakable(inline(r.tolerance, where)), verdict]
-        rows.append(" & ".join(cells) + r" \\")
+        verdict = r"\textbf{PASS}" if r.passed else r"\textbf{FAIL}"
+        check = r"%s\newline %s\newline \textit{%s}" % (verdict, breakable(escape(r.label, where)), escape(r.method, where))
+        how = (r"%s; $n = %d$, seed %d; max.\ abs.\ error %s, max.\ rel.\ error %s; tolerance: %s."
+               % (breakable(inline(r.reference, where)), r.instances, r.seed, number(r.max_abs_error),
+                  number(r.max_rel_error), breakable(inline(r.tolerance, where))))
+        rows.append(check + " & " + how + r" \\")
     notes = "\n".join("\\noindent %s\\par" % _note(r, where) for r in report.results)
-    return _TABLE_HEAD + "\n".join(rows) + "\n\\bottomrule\n\\end{tabularx}\n\\smallskip\n" + notes + "\n\\endgroup"
+    return (_TABLE_HEAD + "\n\\addlinespace\n".join(rows) + "\n\\bottomrule\n\\end{tabularx}\n\\smallskip\n" + notes
+            + "\n\\endgroup")

@@ -3,7 +3,9 @@ r"""The LaTeX report: derivations and their check results → an appendix.
 `write_report` writes, under ``out``:
 
 * ``appendix-body.tex``: the sections only, for ``\input`` into a paper (after
-  ``\begin{document}``; it needs the packages of `preamble`);
+  ``\begin{document}``);
+* ``pricesym.sty``: every package and macro the body needs, so a paper only adds
+  ``\usepackage{pricesym}``;
 * ``appendix.tex``: a complete document (title, contents, an introduction on how
   results were verified, a summary, then the same sections inlined);
 * ``figures/<name>-<i>.pdf`` (``/`` in the name as ``_``) from each derivation's
@@ -31,7 +33,7 @@ from pathlib import Path
 from .._check.results import CheckReport
 from .._derivation.derivation import Derivation
 from .._errors import ReportError
-from .document import figure_file, render_body, render_document
+from .document import figure_file, render_body, render_document, style
 from .model import reason
 
 __all__ = ["ReportFiles", "write_report", "INSTALL_TEX", "log_excerpt"]
@@ -46,6 +48,7 @@ class ReportFiles:
 
     tex: Path
     body: Path
+    sty: Path
     figures: tuple[Path, ...] = ()
     pdf: Path | None = None
 
@@ -117,6 +120,7 @@ def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckR
     staging = Path(tempfile.mkdtemp(prefix=".appendix-", dir=out))
     try:
         _write(staging / "appendix-body.tex", body)
+        _write(staging / "pricesym.sty", style())
         _write(staging / "appendix.tex", document)
         figures = _figures(derivations, results, staging)
         if pdf:
@@ -127,13 +131,15 @@ def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckR
         for rel in figures:
             os.replace(staging / rel, out / rel)
             moved.append(out / rel)
+        os.replace(staging / "pricesym.sty", out / "pricesym.sty")
         os.replace(staging / "appendix-body.tex", out / "appendix-body.tex")
         os.replace(staging / "appendix.tex", out / "appendix.tex")
         if pdf:
             os.replace(staging / "appendix.pdf", out / "appendix.pdf")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ReportFiles(tex=out / "appendix.tex", body=out / "appendix-body.tex", figures=tuple(moved),
+    return ReportFiles(tex=out / "appendix.tex", body=out / "appendix-body.tex", sty=out / "pricesym.sty",
+                       figures=tuple(moved),
                        pdf=out / "appendix.pdf" if pdf else None)
 
 

@@ -35,7 +35,11 @@ def test_softmax_derivative_through_itself():
 
 def test_derivation_renders_itself_in_jupyter(catalogue):
     tex = catalogue["bernoulli/ntvar"]._repr_latex_()
-    assert tex == r"$\displaystyle \operatorname{ntvar}\left(p\right) = p^{2} \left(1 - p\right)^{2}$"
+    assert tex.startswith(r"$$\begin{aligned}\operatorname{ntvar}\left(p\right) &= p^{2} \left(1 - p\right)^{2}")
+    assert r"\text{where } p = \sigma\left(b\right)" in tex  # the observable's definition
+    report = catalogue["bernoulli/ntvar"].check()
+    html = report._repr_html_()
+    assert html.count("<tr>") == len(report) + 1 and "PASS" in html and "float64 round-off" in html
 
 
 def test_model_has_two_interpreters():

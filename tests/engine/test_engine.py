@@ -132,3 +132,25 @@ def test_reference_signature_is_validated():
         ps.autodiff(lambda: 1.0)
     with pytest.raises(ps.RegistryError, match="states the reason"):
         ps.autodiff(lambda v: 1.0, tolerance=" ")
+
+
+def test_a_candidate_closed_form_is_checked_against_the_entrys_own_references(catalogue):
+    d = catalogue["bernoulli/reinforce"]
+    right = ("2*p*(1 - p)", "p*(1 - 2*p)**2*(1 - p)", "2*p**2*(1 - p)**2")
+    assert d.check(result=right).passed  # text, read by ps.parse, symbols matched by name
+    for i in range(3):  # one part 1 % off: caught by that part's check
+        wrong = list(right)
+        wrong[i] = f"1.01*({right[i]})"
+        assert not d.check(result=tuple(wrong)).passed, i
+    with pytest.raises(ps.ShapeError, match="tuple of a scalar, a scalar, a scalar"):
+        d.check(result="2*p*(1 - p)")
+
+
+def test_reference_values_are_computed_once_and_reused_for_candidates(catalogue):
+    from pricesym._check.run import reference
+
+    d = catalogue["bernoulli/ntvar"]
+    check = d.checks[0]
+    first = reference(check, name=d.name, symbols=d.symbols, observables=d.observables)
+    d.check(result=d.result * 1.01)
+    assert reference(check, name=d.name, symbols=d.symbols, observables=d.observables) is first
