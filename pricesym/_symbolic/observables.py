@@ -21,12 +21,26 @@ def in_terms_of(expr, observables: Mapping[sp.Symbol, sp.Expr]):
     where the definition is an invertible function of a single symbol (its row in
     the vocabulary has an ``inverse``: sigmoid, tanh, exp, softplus, ...), leftover
     occurrences of that symbol are replaced through the inverse (b → log(p/(1-p))),
-    so exp(b) becomes p/(1-p). The result is tidied (`tidy`); `sympy.simplify` is
-    never called.
+    so exp(b) becomes p/(1-p). The result is tidied (`tidy`); for a sum, term by
+    term too, and the shorter of the two is kept: a sum that factors (p(1-p) +
+    p(1-p)(1-2p)...) comes out factored, and a sum that does not (one factored term
+    per unit of a network) keeps its structure instead of expanding into monomials.
+    `sympy.simplify` is never called.
     """
     if isinstance(expr, str):
         raise ParseError(f"`expr` must be a SymPy expression, not the string {expr!r}; read text with `ps.parse`.")
     expr = expr if isinstance(expr, (sp.Basic, sp.MatrixBase)) else sp.sympify(expr, strict=True)
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: in_terms_of(e, observables))
+    whole = _rewrite(expr, observables)
+    if isinstance(expr, sp.Add):
+        termwise = sp.Add(*[_rewrite(term, observables) for term in expr.args])
+        if sp.count_ops(termwise) < sp.count_ops(whole):
+            return termwise
+    return whole
+
+
+def _rewrite(expr, observables):
     forward = {definition: symbol for symbol, definition in observables.items()}
     out = expr.xreplace(forward)
     for symbol, definition in observables.items():
