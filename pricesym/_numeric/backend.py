@@ -1,11 +1,34 @@
-"""JAX, switched to float64 for the whole process on import.
+"""JAX, switched to float64 for the whole process on import, with a persistent
+compilation cache.
 
-Every numeric module imports JAX from here, so no reference ever runs in float32."""
+Every numeric module imports JAX from here, so no reference ever runs in float32.
+Compiled programs are kept under ``$XDG_CACHE_HOME/pricesym/xla`` (default
+``~/.cache/pricesym/xla``), so a second run skips most XLA compilation;
+``PRICESYM_NO_CACHE=1`` turns that off."""
+
+import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 jax.config.update("jax_enable_x64", True)
+
+
+def _persistent_cache() -> None:
+    if os.environ.get("PRICESYM_NO_CACHE"):
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "pricesym" / "xla"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: run without the cache
+        return
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+_persistent_cache()
 
 __all__ = ["jax", "jnp", "is_traced", "prng_key"]
 

@@ -7,10 +7,12 @@ r"""The Gaussian family: the error function and the exact GELU.
 """
 
 import mpmath
-import scipy.special as special
 import sympy as sp
 
 from .base import Function, Notation, lazy
+
+# SciPy is imported on first use, so `import pricesym` stays fast.
+_erf = lazy("scipy.special.erf")
 
 
 class gelu(Notation):  # noqa: N801 - SymPy functions are lower case
@@ -45,9 +47,9 @@ def _jax_gelu(x):
 
 
 ROWS = (
-    Function(name="erf", sympy=sp.erf, jax=lazy("jax.scipy.special.erf"), numpy=special.erf, mpmath=mpmath.erf,
+    Function(name="erf", sympy=sp.erf, jax=lazy("jax.scipy.special.erf"), numpy=_erf, mpmath=mpmath.erf,
              inverse=sp.erfinv),
     Function(name="gelu", sympy=gelu, jax=_jax_gelu,
-             numpy=lambda x: x * (1 + special.erf(x / 2**0.5)) / 2,
+             numpy=lambda x: x * (1 + _erf(x / 2**0.5)) / 2,
              mpmath=lambda x: x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2),
 )

@@ -8,11 +8,14 @@ observables: :math:`\sigma' = \sigma(1-\sigma)`, :math:`\operatorname{softplus}'
 
 import mpmath
 import numpy as np
-import scipy.special as special
 import sympy as sp
 
 from .._errors import NotSupportedError
 from .base import Function, Notation, lazy
+
+# SciPy is imported on first use, so `import pricesym` stays fast.
+_expit = lazy("scipy.special.expit")
+_logit = lazy("scipy.special.logit")
 
 
 class sigmoid(Notation):  # noqa: N801 - SymPy functions are lower case
@@ -190,7 +193,9 @@ def _jax_softmax(i, *logits):
 
 def _numpy_softmax(i, *logits):
     z = np.stack(np.broadcast_arrays(*logits))
-    return special.softmax(z, axis=0)[int(i)]
+    from scipy.special import softmax as scipy_softmax
+
+    return scipy_softmax(z, axis=0)[int(i)]
 
 
 def _mpmath_softmax(i, *logits):
@@ -199,13 +204,13 @@ def _mpmath_softmax(i, *logits):
 
 
 ROWS = (
-    Function(name="sigmoid", sympy=sigmoid, jax=lazy("jax.nn.sigmoid"), numpy=special.expit,
+    Function(name="sigmoid", sympy=sigmoid, jax=lazy("jax.nn.sigmoid"), numpy=_expit,
              mpmath=lambda x: 1 / (1 + mpmath.exp(-x)), inverse=lambda y: sp.log(y / (1 - y))),
-    Function(name="logit", sympy=logit, jax=_jax_logit, numpy=special.logit,
+    Function(name="logit", sympy=logit, jax=_jax_logit, numpy=_logit,
              mpmath=lambda p: mpmath.log(p / (1 - p)), inverse=sigmoid, domain=(0.0, 1.0)),
     Function(name="softplus", sympy=softplus, jax=lazy("jax.nn.softplus"), numpy=lambda x: np.logaddexp(0.0, x),
              mpmath=lambda x: mpmath.log1p(mpmath.exp(x)), inverse=lambda y: sp.log(sp.exp(y) - 1)),
-    Function(name="silu", sympy=silu, jax=lazy("jax.nn.silu"), numpy=lambda x: x * special.expit(x),
+    Function(name="silu", sympy=silu, jax=lazy("jax.nn.silu"), numpy=lambda x: x * _expit(x),
              mpmath=lambda x: x / (1 + mpmath.exp(-x)), aliases=("swish",)),
     Function(name="softmax", sympy=Softmax, jax=_jax_softmax, numpy=_numpy_softmax, mpmath=_mpmath_softmax,
              build=softmax, arity=(1, 2), example=lambda f, x: f([x, 2 * x, 0 * x])[0], vector=True),
