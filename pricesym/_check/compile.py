@@ -1,9 +1,19 @@
-"""Compiling a closed form for many instances at once: lambdify (with the
-vocabulary's JAX implementations and cse) + `jax.vmap` + `jax.jit`, struct of
-arrays. Checks evaluate closed forms only through here."""
+"""Evaluating a closed form at many instances at once. Checks evaluate closed forms
+only through here.
+
+Two compilations of the same expression, both lambdify with cse and the vocabulary's
+implementations, struct of arrays:
+
+* `evaluate` (a check's few instances): NumPy, vectorised over the instance columns
+  — no tracing or XLA compilation, which dominate at a few dozen instances; a
+  closed form NumPy cannot evaluate column-wise (a special function implemented in
+  JAX only, a sum over a symbolic range) falls back to JAX;
+* `compile_expr` (many instances, Gram matrices): `jax.vmap` + `jax.jit`.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -55,9 +65,39 @@ def compile_expr(expr, symbols: Sequence[sp.Symbol]) -> Callable:
 
 def evaluate(expr, columns: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:
     """Evaluate ``expr`` at each instance: shape (n, *expr.shape)."""
+    symbols = list(columns)
+    values = [np.asarray(columns[s], dtype=np.float64) for s in symbols]
+    n = len(values[0]) if values else 1
+    out = _numpy(expr, symbols, values, n)
+    if out is not None:
+        return out
     from .._numeric.backend import jnp
 
-    symbols = list(columns)
     fn = compile_expr(expr, symbols)
-    out = fn(*[jnp.asarray(columns[s], dtype=jnp.float64) for s in symbols])
-    return np.asarray(out)
+    return np.asarray(fn(*[jnp.asarray(v) for v in values]))
+
+
+def _numpy(expr, symbols, values, n) -> np.ndarray | None:
+    """NumPy evaluation, entry by entry broadcast over the instances; None when an
+    entry cannot be evaluated column-wise to float64 of the right shape."""
+    prepared = _prepare(expr)
+    missing = free_values(prepared, symbols) - set(symbols)
+    if missing:
+        return None  # compile_expr raises the error that names them
+    entries = list(prepared) if isinstance(prepared, sp.MatrixBase) else [prepared]
+    shape = prepared.shape if isinstance(prepared, sp.MatrixBase) else ()
+    try:
+        fn = _numpy_function(tuple(entries), tuple(symbols))
+        with np.errstate(all="ignore"):
+            raw = fn(*values)
+        if any(np.iscomplexobj(v) for v in raw):
+            return None
+        columns = [np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in raw]
+    except Exception:  # noqa: BLE001 - any failure: JAX evaluates it instead
+        return None
+    return np.stack(columns, axis=-1).reshape((n, *shape))
+
+
+@functools.lru_cache(maxsize=1024)
+def _numpy_function(entries: tuple, symbols: tuple) -> Callable:
+    return sp.lambdify(list(symbols), list(entries), modules=[modules("numpy"), "numpy"], cse=True, dummify=True)
