@@ -167,7 +167,8 @@ def mutation_report(derivation, delta: float = 0.01, *, instances=None, seed: in
             sees = [m for m in wrong if _changes(check, derivation.result, index, m.expr, right)]
             if not sees:
                 continue
-            caught, missed = [], []
+            caught: list[Mutant] = []
+            missed: list[Mutant] = []
             for m in sees:
                 candidate = _with(derivation.result, index, m.expr)
                 closed = check.target(candidate) if check.target else candidate
