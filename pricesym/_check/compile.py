@@ -20,14 +20,20 @@ import numpy as np
 import sympy as sp
 
 from .._errors import CheckError, UnknownNameError
+from .._symbolic.tangent import NtCov, NtVar
 from .._vocabulary import modules
 from .domains import free_values
 
 __all__ = ["compile_expr", "evaluate"]
 
 
+# What `doit` evaluates; expressions without these skip it (it walks the whole tree).
+_UNEVALUATED = (sp.Derivative, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Subs, sp.Trace, sp.MatrixExpr, NtCov, NtVar)
+
+
 def _prepare(expr):
-    expr = expr.doit() if hasattr(expr, "doit") else expr
+    if hasattr(expr, "has") and expr.has(*_UNEVALUATED):
+        expr = expr.doit()
     if isinstance(expr, (list, tuple)) and not isinstance(expr, sp.Basic):
         expr = sp.Tuple(*expr)
     if isinstance(expr, sp.Tuple):
