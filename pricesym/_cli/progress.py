@@ -17,17 +17,26 @@ class Progress:
         self.tty = self.stream.isatty()
         self.t0 = time.perf_counter()
 
+    def left(self) -> str:
+        """The estimated time left: the mean time per item so far, times the items left."""
+        if not self.done:
+            return "time left: estimating"
+        seconds = (time.perf_counter() - self.t0) / self.done * (self.total - self.done)
+        return f"about {seconds:.0f} s left"
+
     def start(self, name: str):
         if self.tty:
             width = 28
             filled = int(width * self.done / max(self.total, 1))
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {name[:40]:<40}")
+            line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.left():<22} {name[:32]:<32}"
+            self.stream.write(line)
             self.stream.flush()
 
     def finish(self, name: str, verdict: str, seconds: float):
         self.done += 1
         if not self.tty:
-            self.stream.write(f"[{self.done}/{self.total}] {name}: {verdict} ({seconds:.1f} s)\n")
+            left = f"; {self.left()}" if self.done < self.total else ""
+            self.stream.write(f"[{self.done}/{self.total}] {name}: {verdict} ({seconds:.1f} s{left})\n")
         elif self.done == self.total:
-            self.stream.write(f"\r{' ' * 80}\r")
+            self.stream.write(f"\r{' ' * 100}\r")
         self.stream.flush()
