@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import sympy as sp
 
-from .._errors import CheckError
+from .._errors import CheckError, PricesymError
 
 __all__ = ["perturb", "Mutant", "mutants", "PartScore", "mutation_report"]
 
@@ -49,6 +49,8 @@ def _sites(expr, path=()) -> Iterator[tuple[tuple[int, ...], sp.Basic]]:
     if isinstance(expr, (sp.Derivative, sp.Integral, sp.Sum)):  # variables and limits are not constants
         yield from _sites(expr.args[0], (*path, 0))
         return
+    if isinstance(expr, (sp.Indexed, sp.MatrixSymbol)):  # indices and shapes are not constants
+        return
     for i, arg in enumerate(expr.args):
         yield from _sites(arg, (*path, i))
 
@@ -76,22 +78,10 @@ def mutants(expr, delta: float = 0.01) -> list[Mutant]:
     factor = 1 + sp.Float(delta)
     out: list[Mutant] = [Mutant("constant", f"the whole expression × {factor}", expr * factor)]
     for path, node in _sites(expr):
-        if not path:
-            continue
-        if node.is_Number and node != 0 and not _in_exponent(expr, path):
-            out.append(Mutant("constant", f"constant {node} × {factor}", _replace(expr, path, node * factor)))
-        elif isinstance(node, sp.Add):
-            for k, term in enumerate(node.args):
-                rest = [t for j, t in enumerate(node.args) if j != k]
-                out.append(Mutant("dropped", f"term {term} dropped", _replace(expr, path, sp.Add(*rest))))
-                out.append(Mutant("term", f"term {term} × {factor}",
-                                  _replace(expr, path, sp.Add(*rest, term * factor))))
-        elif isinstance(node, sp.Pow) and node.base.is_Symbol and node.exp.is_Integer:
-            for step in (1, -1):
-                out.append(Mutant("power", f"{node} → {node.base}**{node.exp + step}",
-                                  _replace(expr, path, node.base ** (node.exp + step))))
-        elif node.is_Symbol and not _in_exponent(expr, path) and not isinstance(_parent(expr, path), sp.Pow):
-            out.append(Mutant("power", f"{node} → {node}**2", _replace(expr, path, node**2)))
+        try:
+            out += _at(expr, path, node, factor)
+        except (TypeError, ValueError, ArithmeticError, PricesymError):
+            continue  # an argument that must stay as it is (an integer order, an index): no mutant there
     if isinstance(expr, sp.Add):
         for k, term in enumerate(expr.args):
             rest = [t for j, t in enumerate(expr.args) if j != k]
@@ -103,6 +93,28 @@ def mutants(expr, delta: float = 0.01) -> list[Mutant]:
             seen.add(m.expr)
             unique.append(m)
     return unique
+
+
+def _at(expr, path, node, factor) -> list[Mutant]:
+    """The mutants made at one site of the tree."""
+    out: list[Mutant] = []
+    if not path:
+        return out
+    if node.is_Number and node != 0 and not _in_exponent(expr, path):
+        out.append(Mutant("constant", f"constant {node} × {factor}", _replace(expr, path, node * factor)))
+    elif isinstance(node, sp.Add):
+        for k, term in enumerate(node.args):
+            rest = [t for j, t in enumerate(node.args) if j != k]
+            out.append(Mutant("dropped", f"term {term} dropped", _replace(expr, path, sp.Add(*rest))))
+            out.append(Mutant("term", f"term {term} × {factor}",
+                              _replace(expr, path, sp.Add(*rest, term * factor))))
+    elif isinstance(node, sp.Pow) and node.base.is_Symbol and node.exp.is_Integer:
+        for step in (1, -1):
+            out.append(Mutant("power", f"{node} → {node.base}**{node.exp + step}",
+                              _replace(expr, path, node.base ** (node.exp + step))))
+    elif node.is_Symbol and not _in_exponent(expr, path) and not isinstance(_parent(expr, path), sp.Pow):
+        out.append(Mutant("power", f"{node} → {node}**2", _replace(expr, path, node**2)))
+    return out
 
 
 def _parent(expr, path):
