@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from .._errors import ParseError
-from .._vocabulary import rows
+from .._vocabulary import Softmax, rows
 from .tidy import tidy
 
 __all__ = ["in_terms_of"]
@@ -27,9 +27,15 @@ def in_terms_of(expr, observables: Mapping[sp.Symbol, sp.Expr]):
     per unit of a network) keeps its structure instead of expanding into monomials.
     `sympy.simplify` is never called.
     """
-    if isinstance(expr, str):
+    if isinstance(expr, (str, bytes)):
         raise ParseError(f"`expr` must be a SymPy expression, not the string {expr!r}; read text with `ps.parse`.")
-    expr = expr if isinstance(expr, (sp.Basic, sp.MatrixBase)) else sp.sympify(expr, strict=True)
+    if not isinstance(expr, (sp.Basic, sp.MatrixBase)):
+        try:  # strict: a number converts, a string (also inside a list) is refused, never read as Python
+            expr = sp.sympify(expr, strict=True)
+        except sp.SympifyError:
+            raise ParseError(f"`expr` must be a SymPy expression, got {type(expr).__name__} {expr!r:.60}; "
+                             "read text with `ps.parse`.") from None
+    _check_observables(observables)
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(lambda e: in_terms_of(e, observables))
     whole = _rewrite(expr, observables)
@@ -47,7 +53,17 @@ def _rewrite(expr, observables):
         found = _inverse(definition, symbol)
         if found is not None and out.has(found[0]):
             out = out.rewrite(sp.exp).xreplace(forward).subs(*found)
-    return tidy(out)
+    return tidy(out, _sums_to_one(observables))
+
+
+def _sums_to_one(observables) -> list:
+    """Σπ = 1 for every softmax whose components are all observables."""
+    by_logits: dict[tuple, dict[int, sp.Symbol]] = {}
+    for symbol, definition in observables.items():
+        if isinstance(definition, Softmax):
+            by_logits.setdefault(definition.args[1:], {})[int(definition.args[0])] = symbol
+    return [sp.Add(*components.values()) - 1 for logits, components in by_logits.items()
+            if len(components) == len(logits)]
 
 
 def _inverse(definition, value) -> tuple[sp.Symbol, sp.Expr] | None:
@@ -61,3 +77,14 @@ def _inverse(definition, value) -> tuple[sp.Symbol, sp.Expr] | None:
         if row.inverse is not None and row.apply(arg) == definition:
             return arg, row.inverse(value)
     return None
+
+
+def _check_observables(observables) -> None:
+    """Symbols to SymPy expressions; a string would reach SymPy's parser through `subs`."""
+    if not isinstance(observables, Mapping):
+        raise ParseError(f"`observables` must map symbols to their definitions, e.g. {{p: sigmoid(b)}}, "
+                         f"got {type(observables).__name__} {observables!r:.60}.")
+    for symbol, definition in observables.items():
+        if not isinstance(symbol, (sp.Symbol, sp.Indexed)) or not isinstance(definition, sp.Basic):
+            raise ParseError(f"`observables` must map SymPy symbols to SymPy expressions, e.g. {{p: sigmoid(b)}}, "
+                             f"got {symbol!r:.30}: {definition!r:.60}; read text with `ps.parse`.")

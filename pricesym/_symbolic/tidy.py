@@ -1,5 +1,7 @@
-"""Targeted tidying of closed forms: `cancel`, `factor`, and factors turned to read
-positively (``-2*p*(p - 1)`` becomes ``2*p*(1 - p)``). Never `sympy.simplify`."""
+r"""Targeted tidying of closed forms: `cancel`, `factor`, factors turned to read
+positively (``-2*p*(p - 1)`` becomes ``2*p*(1 - p)``), and linear constraints such
+as :math:`\sum_i \pi_i = 1` or :math:`p + q = 1` used where they shorten the
+result. Never `sympy.simplify`."""
 
 from __future__ import annotations
 
@@ -17,12 +19,19 @@ def _reads_negated(add: sp.Add) -> bool:
     return bool(add.as_coeff_add()[0].is_negative)
 
 
-def tidy(expr):
+def tidy(expr, constraints=()):
     """Factor (after `cancel`), and negate the factors that read better negated:
     ``c/(eta*h - 2)`` with a minus in front becomes ``c/(2 - eta*h)``. Matrices are
-    tidied entry by entry."""
+    tidied entry by entry.
+
+    ``constraints``: expressions known to be zero (or ``sympy.Eq``), e.g.
+    ``pi0 + pi1 + pi2 - 1``: the numerator is reduced modulo them (polynomial
+    division, linear in its size) and the reduced form kept when it is shorter, so
+    ``tau - tau*(pi0 + pi1 + pi2)`` becomes ``0`` while ``pi0*(1 - pi0)`` stays."""
     if isinstance(expr, sp.MatrixBase):
-        return expr.applyfunc(tidy)
+        return expr.applyfunc(lambda e: tidy(e, constraints))
+    if constraints:
+        expr = _reduce(sp.sympify(expr), [c.lhs - c.rhs if isinstance(c, sp.Eq) else c for c in constraints])
     expr = sp.factor(sp.cancel(expr))
     if not isinstance(expr, sp.Mul):
         return expr
@@ -36,3 +45,15 @@ def tidy(expr):
             factors.append(f)
     out = sp.Mul(*factors)
     return -out if negate else out
+
+
+def _reduce(expr, constraints: list):
+    """``expr`` modulo the constraints, when that is shorter."""
+    gens = sorted({s for c in constraints for s in c.free_symbols}, key=str)
+    numerator, denominator = sp.fraction(sp.together(expr))
+    try:
+        _, remainder = sp.reduced(sp.expand(numerator), constraints, *gens)
+    except (sp.PolynomialError, sp.GeneratorsNeeded, sp.CoercionFailed):
+        return expr
+    reduced = remainder / denominator
+    return reduced if sp.count_ops(reduced) < sp.count_ops(expr) else expr
