@@ -4,8 +4,10 @@ independent route (JAX autodiff or simulation) and reported as LaTeX.
 
 The front door: everything a user (and the catalogue) needs is re-exported here
 or from the thin public modules `pricesym.numeric` (tools for references),
-`pricesym.selection`, `pricesym.popgen` and `pricesym.dynamics`. Every other
-module is private. JAX is imported only when a numeric tool is first used.
+`pricesym.selection`, `pricesym.popgen` and `pricesym.dynamics`, and
+`pricesym.kernels` (infinite-width kernels; also ``ps.kernels``, imported on first
+access). Every other module is private. JAX is imported only when a numeric tool
+is first used.
 """
 
 from ._check.compile import evaluate as evaluate
@@ -71,6 +73,16 @@ from ._vocabulary import softmax as softmax
 from ._vocabulary import softplus as softplus
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # `ps.kernels` without importing it (and JAX) at `import pricesym` time.
+    if name == "kernels":
+        import importlib
+
+        return importlib.import_module(".kernels", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Assumption", "AssumptionError", "Catalogue", "Check", "CheckError", "CheckReport", "CheckResult",

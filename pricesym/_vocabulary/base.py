@@ -20,7 +20,7 @@ import sympy as sp
 
 from .._errors import ParseError
 
-__all__ = ["Function", "Notation", "lazy"]
+__all__ = ["Function", "Notation", "DualKernel", "lazy"]
 
 
 def lazy(path: str) -> Callable:
@@ -66,6 +66,31 @@ class Notation(sp.Function):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DualKernel:
+    r"""The infinite-width dual kernels of an activation φ, in closed form.
+
+    For :math:`(u, v) \sim \mathcal N\big(0, \big[\begin{smallmatrix}k_{11} & k_{12}\\
+    k_{12} & k_{22}\end{smallmatrix}\big]\big)`, each field builds a SymPy expression from
+    SymPy arguments (and the activation's extra parameters, e.g. a leaky ReLU's slopes):
+
+      value:       ``(k11, k22, k12, *params)`` → :math:`\mathbb E[\varphi(u)\varphi(v)]`;
+      derivative:  ``(k11, k22, k12, *params)`` → :math:`\mathbb E[\varphi'(u)\varphi'(v)]`
+                   (φ' the derivative almost everywhere, as autodiff of the model sees it);
+      diagonal:    ``(k, *params)`` → :math:`\mathbb E[\varphi(u)^2]`, :math:`u \sim \mathcal N(0, k)`
+                   (``value`` at :math:`k_{11} = k_{22} = k_{12} = k`, written where it simplifies);
+      references:  where the closed forms come from.
+
+    `pricesym.kernels` composes them into the NNGP and NTK recursion; the catalogue
+    (`kernels/...`) checks each against quadrature of the expectations.
+    """
+
+    value: Callable[..., Any]
+    derivative: Callable[..., Any]
+    diagonal: Callable[..., Any]
+    references: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Function:
     """One function of the vocabulary (a row of the table).
 
@@ -89,7 +114,8 @@ class Function:
                 and in JAX alike; instances are drawn away from them.
       vector:   the function maps a vector to a vector (softmax).
       latex_readable: the LaTeX reader of `ps.parse` reads the notation back.
-      dual:     closed-form infinite-width dual kernels, when known (kernels).
+      dual:     its infinite-width dual kernels in closed form (`DualKernel`), when
+                known; `pricesym.kernels` integrates the others by quadrature.
     """
 
     name: str
@@ -106,7 +132,7 @@ class Function:
     kinks: tuple[float, ...] = ()
     vector: bool = False
     latex_readable: bool = True
-    dual: Any = None
+    dual: DualKernel | None = None
 
     @property
     def key(self) -> str:

@@ -9,7 +9,7 @@ r"""The Gaussian family: the error function and the exact GELU.
 import mpmath
 import sympy as sp
 
-from .base import Function, Notation, lazy
+from .base import DualKernel, Function, Notation, lazy
 
 # SciPy is imported on first use, so `import pricesym` stays fast.
 _erf = lazy("scipy.special.erf")
@@ -46,10 +46,52 @@ def _jax_gelu(x):
     return jax.nn.gelu(x, approximate=False)
 
 
+# --- infinite-width dual kernels (MATH.md K2) -------------------------------------
+# erf (Williams 1997): (4/pi) E[exp(-u^2 - v^2)] = (4/pi)/sqrt(det(I + 2K)) is E[erf' erf'],
+# and integrating it in k12 from 0 (Price's theorem) gives the arcsine kernel.
+# GELU x Phi(x) (Tsuchida et al. 2021): with a = 1 + k11, b = 1 + k22, D = ab - k12^2,
+# Stein's lemma and Gaussian reweighting give the forms below (derived step by step in
+# the catalogue entry `kernels/duals`).
+WILLIAMS = "Williams, C. K. I. (1997). Computing with infinite networks. NeurIPS 9."
+TSUCHIDA_GELU = ("Tsuchida, R., Pearce, T., van der Heide, C., Roosta, F. & Gallagher, M. (2021). Avoiding kernel "
+                 "fixed points: computing with ELU and GELU infinite networks. AAAI; arXiv:2002.08517.")
+
+
+def _erf_value(k11, k22, k12):
+    return 2 / sp.pi * sp.asin(2 * k12 / sp.sqrt((1 + 2 * k11) * (1 + 2 * k22)))
+
+
+def _erf_derivative(k11, k22, k12):
+    return 4 / sp.pi / sp.sqrt((1 + 2 * k11) * (1 + 2 * k22) - 4 * k12**2)
+
+
+def _gelu_value(k11, k22, k12):
+    a, b = 1 + k11, 1 + k22
+    det = a * b - k12**2
+    return (k12 / 4 + k12 * sp.asin(k12 / sp.sqrt(a * b)) / (2 * sp.pi)
+            + (k11 * k22 * det + k12**2) / (2 * sp.pi * a * b * sp.sqrt(det)))
+
+
+def _gelu_derivative(k11, k22, k12):
+    a, b = 1 + k11, 1 + k22
+    det = a * b - k12**2
+    return (sp.Rational(1, 4) + sp.asin(k12 / sp.sqrt(a * b)) / (2 * sp.pi)
+            + k12 * (a + b) / (2 * sp.pi * a * b * sp.sqrt(det)) + k12 / (2 * sp.pi * det ** sp.Rational(3, 2)))
+
+
+def _gelu_diagonal(k):
+    return k / 4 + k * sp.asin(k / (1 + k)) / (2 * sp.pi) + k**2 / (sp.pi * (1 + k) * sp.sqrt(1 + 2 * k))
+
+
+ERF_DUAL = DualKernel(value=_erf_value, derivative=_erf_derivative,
+                      diagonal=lambda k: 2 / sp.pi * sp.asin(2 * k / (1 + 2 * k)), references=(WILLIAMS,))
+GELU_DUAL = DualKernel(value=_gelu_value, derivative=_gelu_derivative, diagonal=_gelu_diagonal,
+                       references=(TSUCHIDA_GELU,))
+
 ROWS = (
     Function(name="erf", sympy=sp.erf, jax=lazy("jax.scipy.special.erf"), numpy=_erf, mpmath=mpmath.erf,
-             inverse=sp.erfinv),
+             inverse=sp.erfinv, dual=ERF_DUAL),
     Function(name="gelu", sympy=gelu, jax=_jax_gelu,
              numpy=lambda x: x * (1 + _erf(x / 2**0.5)) / 2,
-             mpmath=lambda x: x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2),
+             mpmath=lambda x: x * (1 + mpmath.erf(x / mpmath.sqrt(2))) / 2, dual=GELU_DUAL),
 )

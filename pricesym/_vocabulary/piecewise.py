@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .base import Function, Notation
+from .base import DualKernel, Function, Notation
 
 
 class heaviside(Notation):  # noqa: N801 - SymPy functions are lower case
@@ -120,14 +120,43 @@ def _jax_step(x):
     return jnp.where(x > 0, 1.0, 0.0)
 
 
+# --- infinite-width dual kernels (MATH.md K2) -------------------------------------
+# With c = k12/sqrt(k11 k22) and theta = arccos c, Cho & Saul's arc-cosine kernels of
+# degree 1 and 0 are E[relu(u) relu(v)] = sqrt(k11 k22) (sin theta + (pi - theta) cos theta)/(2 pi)
+# and E[H(u) H(v)] = (pi - theta)/(2 pi). A piecewise-linear a min(x, 0) + b max(x, 0) is
+# a x + (b - a) relu(x), and E[u relu(v)] = k12/2, which gives the leaky ReLU's.
+CHO_SAUL = "Cho, Y. & Saul, L. K. (2009). Kernel methods for deep learning. NeurIPS 22."
+TSUCHIDA = ("Tsuchida, R., Roosta-Khorasani, F. & Gallagher, M. (2018). Invariance of weight distributions in "
+            "rectified MLPs. ICML; arXiv:1711.09090.")
+
+
+def _angle(k11, k22, k12):
+    return sp.acos(k12 / sp.sqrt(k11 * k22))
+
+
+def _relu_value(k11, k22, k12, a=0, b=1):
+    theta = _angle(k11, k22, k12)
+    arc = sp.sqrt(k11 * k22) * (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / (2 * sp.pi)
+    return a * b * k12 + (b - a) ** 2 * arc
+
+
+def _relu_derivative(k11, k22, k12, a=0, b=1):
+    return a * b + (b - a) ** 2 * (sp.pi - _angle(k11, k22, k12)) / (2 * sp.pi)
+
+
+RELU_DUAL = DualKernel(value=_relu_value, derivative=_relu_derivative,
+                       diagonal=lambda k, a=0, b=1: (a**2 + b**2) * k / 2, references=(CHO_SAUL, TSUCHIDA))
+STEP_DUAL = DualKernel(value=lambda k11, k22, k12: (sp.pi - _angle(k11, k22, k12)) / (2 * sp.pi),
+                       derivative=lambda k11, k22, k12: sp.S.Zero, diagonal=lambda k: sp.S.Half, references=(CHO_SAUL,))
+
 ROWS = (
     Function(name="relu", sympy=relu, jax=_jax_relu, numpy=lambda x: np.maximum(x, 0.0),
-             mpmath=lambda x: x if x > 0 else mpmath.mpf(0), kinks=(0.0,)),
+             mpmath=lambda x: x if x > 0 else mpmath.mpf(0), kinks=(0.0,), dual=RELU_DUAL),
     Function(name="leaky_relu", sympy=leaky_relu, jax=_jax_leaky_relu,
              numpy=lambda x, a: np.where(x > 0, x, a * x), mpmath=lambda x, a: x if x > 0 else a * x,
              build=lambda x, a=sp.Rational(1, 100): leaky_relu(x, a), arity=(1, 2),
-             example=lambda f, x: f(x, 0.1), kinks=(0.0,)),
+             example=lambda f, x: f(x, 0.1), kinks=(0.0,), dual=RELU_DUAL),
     # The derivative of the two above.
     Function(name="heaviside", sympy=heaviside, jax=_jax_step, numpy=lambda x: np.heaviside(x, 0.0),
-             mpmath=lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0), kinks=(0.0,)),
+             mpmath=lambda x: mpmath.mpf(1) if x > 0 else mpmath.mpf(0), kinks=(0.0,), dual=STEP_DUAL),
 )

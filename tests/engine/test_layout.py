@@ -62,7 +62,7 @@ def test_front_door_all_is_sorted_and_complete():
     public = {n for n in vars(ps) if not n.startswith("_") and type(getattr(ps, n)).__name__ != "module"}
     assert ps.__all__ == sorted(ps.__all__)
     assert set(ps.__all__) == public
-    for module in ("numeric", "selection", "popgen", "dynamics"):
+    for module in ("numeric", "selection", "popgen", "dynamics", "kernels"):
         mod = __import__(f"pricesym.{module}", fromlist=["__all__"])
         assert mod.__all__ == sorted(mod.__all__), module
         assert set(mod.__all__) == {n for n in vars(mod) if not n.startswith("_")}, module
@@ -70,3 +70,12 @@ def test_front_door_all_is_sorted_and_complete():
 
 def test_package_is_typed():
     assert (PACKAGE / "py.typed").is_file()
+
+
+def test_every_subpackage_is_installed():
+    """A normal (not editable) install ships only the packages pyproject lists."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.relative_to(ROOT).parent.parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"
