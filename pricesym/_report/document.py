@@ -18,7 +18,7 @@ from .rst import rst_inline, rst_to_latex
 from .table import render_table
 from .text import escape, inline, plain
 
-__all__ = ["preamble", "style", "figure_file", "render_section", "render_body", "render_document"]
+__all__ = ["SECTION_LEVELS", "preamble", "style", "figure_file", "render_section", "render_body", "render_document"]
 
 
 _PACKAGES = ("amsmath", "amssymb", "array", "booktabs", "tabularx", "graphicx", "fancyvrb")
@@ -66,15 +66,22 @@ def _title(derivation: Derivation, where: str) -> tuple[str, str]:
     return rst_inline(title, where), plain(title)
 
 
-def render_section(derivation: Derivation, report: CheckReport | None) -> str:
-    """One ``\\section`` for a derivation and its check report (None: not checked)."""
+SECTION_LEVELS = ("section", "subsection", "subsubsection")
+
+
+def render_section(derivation: Derivation, report: CheckReport | None, *, level: str = "section",
+                   names: bool = True) -> str:
+    """One ``\\section`` (or ``level``) for a derivation and its check report (None: not
+    checked). ``names=False`` leaves out the catalogue name, for a paper."""
     if not isinstance(derivation, Derivation):
         raise ReportError(f"`derivation` must be a `ps.Derivation`, got {derivation!r}.")
+    if level not in SECTION_LEVELS:
+        raise ReportError(f"`level` must be one of {', '.join(SECTION_LEVELS)}, got {level!r}.")
     with symbol_names(derivation.notation):
-        return _section(derivation, report)
+        return _section(derivation, report, level, names)
 
 
-def _section(derivation: Derivation, report: CheckReport | None) -> str:
+def _section(derivation: Derivation, report: CheckReport | None, level: str, names: bool) -> str:
     if not isinstance(derivation, Derivation):
         raise ReportError(f"`derivation` must be a `ps.Derivation`, got {derivation!r}.")
     if report is not None and not isinstance(report, CheckReport):
@@ -82,10 +89,9 @@ def _section(derivation: Derivation, report: CheckReport | None) -> str:
     name = derivation.name or "unnamed"
     where = f"`{name}`"
     tex_title, pdf_title = _title(derivation, f"the title of {where}")
-    out = [
-        "\\section{\\texorpdfstring{%s}{%s}}\\label{deriv:%s}" % (tex_title, pdf_title, name),
-        "\\noindent Catalogue name: \\texttt{%s}\\par\\medskip" % escape(name),
-    ]
+    out = ["\\%s{\\texorpdfstring{%s}{%s}}\\label{deriv:%s}" % (level, tex_title, pdf_title, name)]
+    if names:
+        out.append("\\noindent Catalogue name: \\texttt{%s}\\par\\medskip" % escape(name))
     prose = docstring_prose(derivation)
     if prose:
         out.append(rst_to_latex(prose, f"the docstring of {where}"))
@@ -121,9 +127,11 @@ def _section(derivation: Derivation, report: CheckReport | None) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def render_body(derivations: Sequence[Derivation], results: Mapping[str, CheckReport]) -> str:
-    """The fragment: a header comment and one section per derivation."""
-    return _BODY_HEADER + "\n" + "\n".join(render_section(d, results.get(d.name)) for d in derivations)
+def render_body(derivations: Sequence[Derivation], results: Mapping[str, CheckReport], *, level: str = "section",
+                names: bool = True) -> str:
+    """The fragment: a header comment and one section (or ``level``) per derivation."""
+    return _BODY_HEADER + "\n" + "\n".join(render_section(d, results.get(d.name), level=level, names=names)
+                                           for d in derivations)
 
 
 _INTRO = r"""Each section below states a closed form derived symbolically (SymPy) from a

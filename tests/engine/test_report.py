@@ -301,3 +301,14 @@ def test_preamble_packages_are_in_base_or_recommended():
         assert "\\usepackage{%s}" % package in text
     assert "newunicodechar" not in text and "breqn" not in text
     assert _text.UNICODE["σ"] == r"\sigma"
+
+
+def test_paper_options_heading_level_and_no_catalogue_names(catalogue):
+    from pricesym._report.document import render_body
+
+    d = catalogue["bernoulli/ntvar"]
+    body = render_body([d], {}, level="subsection", names=False)
+    assert "\\subsection{\\texorpdfstring{" in body and "\\section{" not in body
+    assert "Catalogue name" not in body
+    with pytest.raises(ps.ReportError, match="`level` must be one of section, subsection"):
+        render_body([d], {}, level="chapter")
