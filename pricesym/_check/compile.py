@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .._errors import CheckError, UnknownNameError
+from .._errors import CheckError, ParseError, UnknownNameError
 from .._symbolic.tangent import NtCov, NtVar
 from .._vocabulary import modules
 from .domains import free_values
@@ -32,6 +32,11 @@ _UNEVALUATED = (sp.Derivative, sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Sub
 
 
 def _prepare(expr):
+    if isinstance(expr, (list, tuple)) and not isinstance(expr, sp.Basic):
+        for part in expr:
+            if not isinstance(part, (sp.Basic, sp.MatrixBase, int, float)) or isinstance(part, bool):
+                raise ParseError(f"a closed form's parts must be SymPy expressions or numbers, got "
+                                 f"{type(part).__name__} {part!r:.60}; read user text with `ps.parse`.")
     if hasattr(expr, "has") and expr.has(*_UNEVALUATED):
         expr = expr.doit()
     if isinstance(expr, (list, tuple)) and not isinstance(expr, sp.Basic):

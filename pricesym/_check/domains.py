@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._errors import AssumptionError
+from .._errors import AssumptionError, UnknownNameError
 
 __all__ = ["Domain", "uniform", "log_uniform", "integers", "choice", "fixed", "free_values", "seed_for", "draw"]
 
@@ -22,6 +22,12 @@ __all__ = ["Domain", "uniform", "log_uniform", "integers", "choice", "fixed", "f
 # uniform(-3, 3).
 _SPREAD = (0.05, 5.0)
 _REAL = (-3.0, 3.0)
+
+EDGE_OFFSETS = (1e-12, 1e-9, 1e-6, 1e-3)
+"""Distances from a finite bound (relative to max(1, |bound|), and to |bound| too) at which
+`Domain.edge_points` puts points: thin slices next to a bound are where nearly-right claims fail."""
+EDGE_MAGNITUDES = (1e2, 1e4, 1e6)
+"""Distances from the origin (or from the finite bound) on an unbounded side."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -99,6 +105,40 @@ class Domain:
             return rng.choice(np.asarray(self.values, dtype=np.float64), n)
         return np.full(n, self.values[0], dtype=np.float64)
 
+    def edge_points(self, *, closed_lo: bool = False, closed_hi: bool = False) -> np.ndarray:
+        """Where claims break: points of the domain near each finite bound (within
+        `EDGE_OFFSETS`, 1e-12 … 1e-3, scaled by the bound's size), both signs near 0,
+        and large magnitudes on each unbounded side. ``closed_lo``/``closed_hi``
+        include the bound itself (``x >= 0``: the point 0). Deterministic (no
+        random draws), sorted, each point once; `sample` is unchanged."""
+        if self.kind in ("choice", "fixed"):
+            return np.unique(np.asarray(self.values, dtype=np.float64))
+        if self.kind == "integers":
+            first, last = int(self.lo), int(self.hi)
+            wanted = {first, first + 1, last - 1, last, -1, 0, 1}
+            return np.asarray(sorted(v for v in wanted if first <= v <= last), dtype=np.float64)
+        lo = self.lo if self.kind in ("uniform", "log-uniform", "above") else -math.inf
+        hi = self.hi if self.kind in ("uniform", "log-uniform", "below") else math.inf
+        points: list[float] = []
+        for bound, inward, other in ((lo, 1.0, hi), (hi, -1.0, lo)):
+            if not math.isfinite(bound):
+                continue
+            scale = max(1.0, abs(bound))
+            # at least a few ulps away, so that the point never rounds back onto the bound; near a small
+            # bound also relative to it (x > -1e-12 has its negative slice within 1e-12 of the bound)
+            steps = {max(offset * size, 4 * math.ulp(bound)) for offset in EDGE_OFFSETS for size in {scale, abs(bound)} if size}
+            points += [bound + inward * step for step in sorted(steps)] + ([bound / 2] if bound else [])
+            if not math.isfinite(other):  # one-sided: far from the bound too
+                points += [bound + inward * m * scale for m in EDGE_MAGNITUDES]
+        if not (math.isfinite(lo) or math.isfinite(hi)):
+            points += [sign * m for m in EDGE_MAGNITUDES for sign in (-1.0, 1.0)]
+        points += [sign * offset for offset in EDGE_OFFSETS for sign in (-1.0, 1.0)]
+        inside = [v for v in points if lo < v < hi and math.isfinite(v)]
+        inside += [b for b, closed in ((lo, closed_lo), (hi, closed_hi)) if closed and math.isfinite(b)]
+        if self.kind == "log-uniform":
+            inside = [v for v in inside if v > 0]
+        return np.unique(np.asarray(inside, dtype=np.float64))
+
     def latex(self) -> str:
         if self.kind == "above":
             return rf"({self.lo:g}, \infty)"
@@ -145,6 +185,9 @@ def free_values(expr, declared) -> set:
     unknowns. With no declared `Indexed` this is ``expr.free_symbols``."""
     import sympy as sp
 
+    if isinstance(expr, (str, bytes)):  # lambdify would paste it into the code it runs
+        raise UnknownNameError(f"a closed form must be a SymPy expression, not the string {expr!r:.60}; "
+                               "read text with `ps.parse`.")
     stand_ins = {s: sp.Dummy() for s in declared if isinstance(s, sp.Indexed)}
     if stand_ins and hasattr(expr, "xreplace"):
         expr = expr.xreplace(stand_ins)

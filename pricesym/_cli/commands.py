@@ -8,9 +8,8 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
 
-from .._errors import PricesymError, UnknownNameError
+from .._errors import PricesymError
 from .progress import Progress
 
 __all__ = ["COMMANDS"]
@@ -65,47 +64,35 @@ def cmd_list(args, out) -> int:
     return 0
 
 
-def _parse_at(items: Sequence[str]) -> dict[str, float]:
-    values = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise _BadInput(f"`--at` takes SYMBOL=VALUE, got {item!r}.")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise _BadInput(f"`--at {item}`: {raw!r} is not a number.") from None
-        if not math.isfinite(value):
+def _time_left(args) -> float:
+    """``--timeout`` less the time since the command started and a margin for the output."""
+    timeout = getattr(args, "timeout", None)
+    if timeout is None:
+        from .._verify.budget import DEFAULT_TIMEOUT
+
+        timeout = DEFAULT_TIMEOUT
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise _BadInput(f"`--timeout` must be a positive number of seconds, got {timeout!r}.")
+    spent = time.monotonic() - getattr(args, "started", time.monotonic())
+    return max(timeout - spent - _OUTPUT_MARGIN, 0.1)
+
+
+_OUTPUT_MARGIN = 1.0
+"""Seconds kept back from ``--timeout`` for starting up and printing."""
+
+
+def _at(args, d):
+    """(given values, the closed form there, the symbols each part still needs); see `at`."""
+    from .._verify.budget import Budget
+    from .at import evaluate_at, parse_at
+
+    for item in args.at:
+        if item.partition("=")[2].strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
             raise _BadInput(f"`--at {item}`: the value must be finite.")
-        values[name] = value
-    return values
-
-
-def _evaluate_at(d, values: dict[str, float]):
-    import sympy as sp
-
-    by_name = {str(s): s for s in set(d.symbols) | set(d.observables) | d.free_symbols}
-    unknown = [n for n in values if n not in by_name]
-    if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], list(by_name), n=3)
-        hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-        raise UnknownNameError(
-            f"`{d.name}` has no symbol `{unknown[0]}`; its symbols are "
-            f"{', '.join(sorted(by_name))}.{hint}"
-        )
-    subs = {by_name[n]: sp.Float(v) for n, v in values.items()}
-    for sym, definition in d.observables.items():  # observables follow from their definitions
-        if sym not in subs and definition.free_symbols <= set(subs):
-            subs[sym] = definition.xreplace(subs).evalf()
-    missing = sorted(str(s) for s in d.free_symbols if s not in subs)
-    if missing:
-        raise _BadInput(f"`--at` needs a value for {', '.join(f'`{m}`' for m in missing)}.")
-    value = d.result.xreplace(subs)
-    value = value.doit() if hasattr(value, "doit") else value
-    return value.evalf() if hasattr(value, "evalf") else value
+    with Budget(_time_left(args), "`show --at`") as budget:
+        given = parse_at(args.at)
+        value, missing = evaluate_at(d, given, budget)
+    return given, value, missing
 
 
 def cmd_show(args, out) -> int:
@@ -115,8 +102,7 @@ def cmd_show(args, out) -> int:
 
     cat = _catalogue(args)
     d = cat[args.name]
-    at = _parse_at(args.at) if args.at else None
-    value = _evaluate_at(d, at) if at is not None else None
+    at, value, missing = _at(args, d) if args.at else (None, None, [])
     if args.json:
         doc = {
             "name": d.name,
@@ -133,9 +119,12 @@ def cmd_show(args, out) -> int:
                        for c in d.checks],
             "references": list(d.references),
         }
-        if value is not None:
-            doc["at"] = at
+        if value is not None and at is not None:
+            doc["at"] = {k: float(v) for k, v in at.items()}
             doc["value"] = _json_value(value)
+            if any(missing):  # the parts that still need values
+                doc["value"] = [None if m else _json_value(v) for v, m in zip(value, missing)]
+                doc["needs"] = missing
         out.write(json.dumps(doc, indent=2) + "\n")
         return 0
     if args.latex:
@@ -160,7 +149,11 @@ def cmd_show(args, out) -> int:
     if d.observables:
         out.write("  where " + ", ".join(f"{s} = {e}" for s, e in d.observables.items()) + "\n")
     if value is not None and at is not None:
-        out.write(f"\nAt {', '.join(f'{k}={v:g}' for k, v in at.items())}: {sp.sstr(value)}\n")
+        shown = sp.sstr(value)
+        if any(missing):
+            shown = ", ".join(sp.sstr(v) if not m else f"(needs {', '.join(m)})" for v, m in zip(value, missing))
+            shown = f"({shown})"
+        out.write(f"\nAt {', '.join(f'{k}={at.raw.get(k, v)}' for k, v in at.items())}: {shown}\n")
     out.write("\nChecks: " + "; ".join(f"{c.label} [{c.method}: {c.describe}]" for c in d.checks) + "\n")
     return 0
 
@@ -220,9 +213,10 @@ def cmd_check(args, out) -> int:
 
 
 def cmd_report(args, out) -> int:
-    from .._report.write import write_report
+    from .._report.write import check_out, write_report
 
     _check_counts(args)
+    check_out(args.out)  # before the checks run: a bad `--out` is known at once
     cat = _catalogue(args)
     names = _selected(args, cat)
     reports, errors = _run_checks(args, cat, names)
@@ -244,11 +238,17 @@ def cmd_report(args, out) -> int:
 
 
 def cmd_verify(args, out) -> int:
+    from .._verify.budget import BudgetExceeded
     from .._verify.verify import verify
 
     if args.instances < 1:
         raise _BadInput(f"`--instances` must be at least 1, got {args.instances!r}.")
-    verdict = verify(args.lhs, args.rhs, assume=args.assume, instances=args.instances, seed=args.seed, latex=args.latex)
+    try:
+        verdict = verify(args.lhs, args.rhs, assume=args.assume, instances=args.instances, seed=args.seed,
+                         latex=args.latex, timeout=_time_left(args))
+    except BudgetExceeded as exc:  # ran out while reading: undecided all the same
+        sys.stderr.write(f"pricesym: undecided: {exc}\n")
+        return 3
     if args.json:
         out.write(json.dumps(verdict.as_json(), indent=2) + "\n")
     elif args.latex:

@@ -1,24 +1,30 @@
 """The `pricesym` command line.
 
     pricesym list   [QUERY] [--from PATH ...] [--json]
-    pricesym show   NAME [--from PATH ...] [--latex] [--json] [--at SYMBOL=VALUE ...]
+    pricesym show   NAME [--from PATH ...] [--latex] [--json] [--at SYMBOL=VALUE ...] [--timeout S]
     pricesym check  [NAME ... | --all] [--from PATH ...] [--instances N] [--seed S] [--json]
     pricesym report [NAME ... | --all] [--from PATH ...] --out DIR [--pdf]
-    pricesym verify LHS RHS [--assume ASSUMPTION ...] [--latex] [--json]
+    pricesym verify LHS RHS [--assume ASSUMPTION ...] [--latex] [--json] [--timeout S]
 
-Exit codes (`EXIT`): 0 success (every check passed; expressions equal), 1 a check
-failed or the expressions differ, 2 bad input, 3 `verify` could not decide, 70 an
-internal error (a bug: please report it), 130 interrupted.
+Exit codes (`EXIT`), a contract: 0 success (every check passed; expressions equal),
+1 a check failed or the expressions differ, 2 bad input (also an input too large
+for the size limits, or a `show --at` that ran out of time), 3 `verify` could not
+decide (also when its time budget ran out), 70 an internal error (a bug: please
+report it), 130 interrupted. `verify` and `show --at` end within ``--timeout``
+seconds (default 30); expressions may start with ``-`` (``verify "-x+1" "1-x"``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import time
 from collections.abc import Sequence
 
 from .._errors import PricesymError
+from .._verify.budget import DEFAULT_TIMEOUT
 from .commands import COMMANDS
 
 __all__ = ["main", "EXIT"]
@@ -35,7 +41,14 @@ EXAMPLES = {
     "report": "examples:\n  pricesym report --all --out build --pdf\n  pricesym report bernoulli/ntvar --out build",
     "verify": 'examples:\n  pricesym verify "ntvar(sigmoid(b), [b])" "p**2*(1-p)**2" --assume "p = sigmoid(b)"\n'
               '  pricesym verify "diff(tanh(x), x)" "1 - tanh(x)**2"\n'
-              '  pricesym verify --latex "e^{x} e^{y}" "e^{x+y}"',
+              '  pricesym verify --latex "e^{x} e^{y}" "e^{x+y}"\n'
+              '  pricesym verify "exp(x)" "1 + x + x**2/2" --assume "0 < x < 1e-7"   # not equal: x**3/6 is found\n'
+              '  pricesym verify "-x+1" "1-x" --timeout 10\n\n'
+              'The verdict says how it was reached: proved (lhs - rhs reduces to 0), exactly (rational\n'
+              'arithmetic at the instances), or numerically (mpmath, the precision grown until the\n'
+              'difference settles); instances include the edges of the assumptions (near each bound,\n'
+              'both signs near 0, large magnitudes). Exit codes: 0 equal, 1 not equal (with a\n'
+              'counterexample), 2 bad input, 3 undecided (also when --timeout runs out).',
 }
 
 
@@ -75,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="print the closed form as LaTeX")
     p.add_argument("--json", action="store_true", help="print one JSON document (result as SymPy srepr)")
     p.add_argument("--at", nargs="+", default=[], metavar="SYMBOL=VALUE",
-                   help="evaluate the closed form numerically at these values")
+                   help="evaluate the closed form numerically at these values (inside the entry's domain)")
+    add_timeout(p, "exit 2")
 
     p = command("check", "Check closed forms against independent numeric references.")
     add_selection(p)
@@ -92,21 +106,62 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--instances", type=int, metavar="N", help="random instances per check")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (the same seed gives the same .tex)")
 
-    p = command("verify", "Decide whether two expressions are equal (symbolically, then on random instances).")
+    p = command("verify", "Decide whether two expressions are equal: a proof, or instances decided without rounding.")
     p.add_argument("lhs", metavar="LHS")
     p.add_argument("rhs", metavar="RHS")
     p.add_argument("--assume", action="append", default=[], metavar="ASSUMPTION",
                    help='e.g. "p = sigmoid(b)" or "0 < p < 1" (repeatable)')
     p.add_argument("--latex", action="store_true", help="read LHS and RHS as LaTeX")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.add_argument("--instances", type=int, default=200, metavar="N", help="random instances (default 200)")
+    p.add_argument("--instances", type=int, default=200, metavar="N",
+                   help="random instances (default 200); the domain's edges come on top")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0)")
+    add_timeout(p, "undecided (exit 3)")
     return top
 
 
+def add_timeout(p, then: str) -> None:
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                   help=f"end within about S seconds, else {then} naming the stage that ran out (default {DEFAULT_TIMEOUT:g})")
+
+
+_VERIFY_VALUES = ("--assume", "--instances", "--seed", "--timeout")
+_VERIFY_FLAGS = ("--latex", "--json", "--help")
+
+
+def _verify_argv(argv: Sequence[str]) -> list[str]:
+    """``pricesym verify "-x+1" "1-x"``: an argument of `verify` that starts with ``-``
+    but is not one of its options is an expression (argparse would read it as an
+    option), so the expressions are moved after ``--``; option values go as
+    ``--assume=...`` for the same reason (``--assume "-1 < x"``)."""
+    options, expressions = [], []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            expressions += list(tokens)
+            break
+        name, equals, _ = token.partition("=")
+        known = [o for o in (*_VERIFY_VALUES, *_VERIFY_FLAGS) if o.startswith(name)] if name.startswith("--") else []
+        if token == "-h" or (len(known) == 1 and known[0] in _VERIFY_FLAGS and not equals):
+            options.append(token)
+        elif len(known) == 1 and known[0] in _VERIFY_VALUES:
+            value = None if equals else next(tokens, None)
+            options.append(token if value is None else f"{token}={value}")
+        elif re.fullmatch(r"--[a-z][a-z-]*(=.*)?", token):
+            options.append(token)  # an option argparse will name as unknown or ambiguous
+        else:
+            expressions.append(token)
+    return [*options, "--", *expressions]
+
+
 def main(argv: Sequence[str] | None = None, out=None) -> int:
+    started = time.monotonic()
     out = out or sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:
+        argv = ["verify", *_verify_argv(argv[1:])]
     args = _parser().parse_args(argv)
+    args.started = started
     try:
         return COMMANDS[args.command](args, out)
     except PricesymError as exc:

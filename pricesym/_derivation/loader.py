@@ -171,6 +171,8 @@ def _unit(raw) -> Unit:
     path = Path(raw).expanduser()
     if path.is_dir():
         path = path.resolve()
+        if not any(f for f in path.glob("*.py") if not f.name.startswith("_")):
+            raise UnknownNameError(f"`--from {raw}`: the folder has no derivation file (*.py not starting with `_`).")
         if (path / "__init__.py").is_file():
             return Unit(path, f"pricesym_user_{path.name.replace('-', '_')}_{_tag(path)}")
         return Unit(path)

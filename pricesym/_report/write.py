@@ -9,24 +9,32 @@ r"""The LaTeX report: derivations and their check results → an appendix.
 * ``appendix.tex``: a complete document (title, contents, an introduction on how
   results were verified, a summary, then the same sections inlined);
 * ``figures/<name>-<i>.pdf`` (``/`` in the name as ``_``) from each derivation's
-  figure functions;
+  figure functions; the folder belongs to the report and is replaced as a whole,
+  so no figure of an earlier, larger report stays behind;
 * ``appendix.pdf`` with ``pdf=True``, compiled by ``latexmk`` (TeX Live).
 
 Everything is built in a staging folder inside ``out`` and moved into place
 with `os.replace`, so a failure (a figure that raises, a LaTeX error) leaves the
-previous files as they were and no partial one. The ``.tex`` text depends only
+previous files as they were and no partial one. The staging folder
+(``.appendix-<pid>-…``) is removed on every exit, SIGTERM included; one that a
+killed run (SIGKILL) left is removed by the next run. An ``out`` under a file or
+on a read-only folder is refused before anything else (`check_out`). The ``.tex`` text depends only
 on the derivations and results: no dates, no absolute paths, no set order, so
 the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,7 +44,7 @@ from .._errors import ReportError
 from .document import figure_file, render_body, render_document, style
 from .model import reason
 
-__all__ = ["ReportFiles", "write_report", "INSTALL_TEX", "log_excerpt"]
+__all__ = ["ReportFiles", "write_report", "check_out", "INSTALL_TEX", "log_excerpt"]
 
 INSTALL_TEX = "apt-get install texlive-latex-base texlive-latex-recommended latexmk"
 _COMPILE_TIMEOUT = 300
@@ -111,36 +119,112 @@ def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckR
     if pdf and (shutil.which("latexmk") is None or shutil.which("pdflatex") is None):
         raise ReportError(f"`pdf=True` needs latexmk and pdflatex (TeX Live), which were not found; install them "
                           f"(`{INSTALL_TEX}`) or write the .tex only.")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"`out` must be a folder, but {str(out)!r} is a file.")
+    out = check_out(out)
     body = render_body(derivations, results)
     document = render_document(derivations, results, title=title, body=body)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".appendix-", dir=out))
     try:
-        _write(staging / "appendix-body.tex", body)
-        _write(staging / "pricesym.sty", style())
-        _write(staging / "appendix.tex", document)
-        figures = _figures(derivations, results, staging)
-        if pdf:
-            _compile(staging)
-        moved = []
-        if figures:
-            (out / "figures").mkdir(exist_ok=True)
-        for rel in figures:
-            os.replace(staging / rel, out / rel)
-            moved.append(out / rel)
-        os.replace(staging / "pricesym.sty", out / "pricesym.sty")
-        os.replace(staging / "appendix-body.tex", out / "appendix-body.tex")
-        os.replace(staging / "appendix.tex", out / "appendix.tex")
-        if pdf:
-            os.replace(staging / "appendix.pdf", out / "appendix.pdf")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        _remove_stale(out)
+        staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=out))
+    except OSError as exc:
+        raise ReportError(f"cannot write into `out` {str(out)!r}: {exc.strerror or exc}; choose a writable folder.") from None
+    with _terminate_cleanly():
+        try:
+            _write(staging / "appendix-body.tex", body)
+            _write(staging / "pricesym.sty", style())
+            _write(staging / "appendix.tex", document)
+            figures = _figures(derivations, results, staging)
+            if pdf:
+                _compile(staging)
+            # the figures folder is the report's own: replaced as a whole, so that no figure of an
+            # earlier, larger report stays behind
+            if (out / "figures").is_dir():
+                os.replace(out / "figures", staging / "old-figures")
+            if figures:
+                os.replace(staging / "figures", out / "figures")
+            moved = [out / rel for rel in figures]
+            os.replace(staging / "pricesym.sty", out / "pricesym.sty")
+            os.replace(staging / "appendix-body.tex", out / "appendix-body.tex")
+            os.replace(staging / "appendix.tex", out / "appendix.tex")
+            if pdf:
+                os.replace(staging / "appendix.pdf", out / "appendix.pdf")
+        except OSError as exc:
+            raise ReportError(f"cannot write the report into {str(out)!r}: {exc.strerror or exc}.") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return ReportFiles(tex=out / "appendix.tex", body=out / "appendix-body.tex", sty=out / "pricesym.sty",
                        figures=tuple(moved),
                        pdf=out / "appendix.pdf" if pdf else None)
+
+
+_STAGING = ".appendix-"
+"""Prefix of the staging folders inside ``out``: ``.appendix-<pid>-<random>``."""
+
+
+def check_out(out: str | Path) -> Path:
+    """``out`` as a Path, if a report can be written there: not a file, not under a
+    file, and the folder (or the nearest one that exists) writable. Changes nothing,
+    so that the command line can ask before running the checks."""
+    try:
+        path = Path(out)
+    except TypeError:
+        raise ReportError(f"`out` must be a folder path, got {type(out).__name__} {out!r:.60}.") from None
+    if path.exists() and not path.is_dir():
+        raise ReportError(f"`out` must be a folder, but {str(path)!r} is a file.")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ReportError(f"`out` {str(path)!r} is under {str(existing)!r}, which is a file; choose a folder.")
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise ReportError(f"`out` {str(path)!r} cannot be written: {str(existing)!r} is read-only; choose a writable folder.")
+    return path
+
+
+def _remove_stale(out: Path) -> None:
+    """Staging folders that a killed run (SIGKILL, a power cut) left in ``out``: those
+    of a process that no longer runs (or, for older names without a process id, more
+    than an hour old)."""
+    for folder in out.glob(f"{_STAGING}*"):
+        if not folder.is_dir():
+            continue
+        pid = folder.name[len(_STAGING):].partition("-")[0]
+        if pid.isdigit():
+            if int(pid) == os.getpid() or _running(int(pid)):
+                continue
+        elif time.time() - folder.stat().st_mtime < 3600:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _terminate_cleanly():
+    """SIGTERM while the report is staged: end as if interrupted, so that the staging
+    folder is removed (and latexmk stopped) before the process exits with 143."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield  # someone else handles SIGTERM here
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _compile(folder: Path) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .._errors import ParseError
+
 __all__ = ["tidy"]
 
 
@@ -30,8 +32,10 @@ def tidy(expr, constraints=()):
     ``tau - tau*(pi0 + pi1 + pi2)`` becomes ``0`` while ``pi0*(1 - pi0)`` stays."""
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(lambda e: tidy(e, constraints))
+    expr = _expression(expr, "expr")
+    constraints = [_expression(c, "constraints") for c in constraints]
     if constraints:
-        expr = _reduce(sp.sympify(expr), [c.lhs - c.rhs if isinstance(c, sp.Eq) else c for c in constraints])
+        expr = _reduce(expr, [c.lhs - c.rhs if isinstance(c, sp.Eq) else c for c in constraints])
     expr = sp.factor(sp.cancel(expr))
     if not isinstance(expr, sp.Mul):
         return expr
@@ -57,3 +61,16 @@ def _reduce(expr, constraints: list):
         return expr
     reduced = remainder / denominator
     return reduced if sp.count_ops(reduced) < sp.count_ops(expr) else expr
+
+
+def _expression(value, name: str):
+    """A SymPy expression or a number; text is refused (SymPy would read it as Python)."""
+    if isinstance(value, sp.Basic):
+        return value
+    try:
+        if isinstance(value, (str, bytes)):
+            raise sp.SympifyError(value)
+        return sp.sympify(value, strict=True)
+    except sp.SympifyError:
+        raise ParseError(f"`{name}` must hold SymPy expressions or numbers, got {type(value).__name__} {value!r:.60}; "
+                         "read user text with `ps.parse`.") from None

@@ -69,6 +69,12 @@ class Bounds:
     def sample(self, rng: np.random.Generator, n: int, name: str) -> np.ndarray:
         return self.domain(name).sample(rng, n)
 
+    def edges(self, name: str) -> np.ndarray:
+        """Where claims break (`Domain.edge_points`): near each bound, the bound itself
+        when it is included (``x >= 0``), both signs near 0, large magnitudes."""
+        points = self.domain(name).edge_points(closed_lo=not self.lo_strict, closed_hi=not self.hi_strict)
+        return points[self.holds(points)]
+
     def holds(self, values: np.ndarray) -> np.ndarray:
         ok = np.ones(values.shape, dtype=bool)
         if self.lo > -math.inf:

@@ -8,7 +8,6 @@ import difflib
 import math
 import re
 from collections.abc import Sequence
-from fractions import Fraction
 
 import sympy as sp
 
@@ -25,7 +24,11 @@ MAX_DEPTH = 50
 MAX_EXPONENT = 100
 MAX_INTEGER_DIGITS = 1000
 MAX_LITERAL_DIGITS = 100
+MAX_DECIMAL_EXPONENT = 300
 MAX_DIFF_ORDER = 4
+MAX_EVALUATED_ARGUMENT = 300
+"""Largest numeric argument of the functions SymPy evaluates exactly at numbers (see `_apply`)."""
+EXACT_AT_NUMBERS = frozenset({"gamma", "loggamma", "polygamma", "zeta", "harmonic"})
 
 
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E, "E": sp.E}
@@ -63,14 +66,34 @@ def symbol(name: str) -> sp.Basic:
     return sp.Symbol(name, real=True)
 
 
+_DECIMAL = re.compile(r"(?P<whole>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?\Z")
+
+
 def number(literal: str) -> sp.Rational:
-    digits = sum(ch.isdigit() for ch in literal)
-    if digits > MAX_LITERAL_DIGITS:
-        raise ParseError(f"number `{snip(literal)}` has {digits} digits; the limit is {MAX_LITERAL_DIGITS}.")
-    fraction = Fraction(literal)  # a decimal numeral (checked by the front end); exact, no evaluation
-    value = sp.Rational(fraction.numerator, fraction.denominator)
-    check_size(value, literal)
-    return value
+    """A decimal numeral as an exact rational (``0.1`` is 1/10). The size of the
+    result is bounded *before* it is built: ``1e-1000000000`` would otherwise ask
+    for a denominator of a billion digits."""
+    match = _DECIMAL.match(literal.replace("_", ""))
+    if not match or not (match["whole"] or match["frac"]):
+        raise ParseError(f"`{snip(literal)}` is not a decimal number.")
+    mantissa = (match["whole"] or "") + (match["frac"] or "")
+    if len(mantissa) > MAX_LITERAL_DIGITS:
+        raise ParseError(f"number `{snip(literal)}` has {len(mantissa)} digits; the limit is {MAX_LITERAL_DIGITS}.")
+    significant = mantissa.lstrip("0").rstrip("0")
+    if not significant:
+        return sp.S.Zero  # 0e999999999 is 0, whatever the exponent
+    exponent = match["exp"] or "0"
+    # value = significant * 10**scale, with `significant` free of trailing zeros; the exponent's own
+    # length is checked first, so that a billion-digit exponent is never even converted to an int
+    scale = None if len(exponent.lstrip("+-").lstrip("0")) > 6 else \
+        int(exponent) - len(match["frac"] or "") + (len(mantissa.lstrip("0")) - len(significant))
+    if scale is None or abs(scale + len(significant) - 1) > MAX_DECIMAL_EXPONENT:
+        size = "small" if exponent.startswith("-") else "large"
+        raise ParseError(f"number `{snip(literal)}` is too {size}: decimal exponents are limited to "
+                         f"±{MAX_DECIMAL_EXPONENT} (the range of float64); rescale the claim.")
+    if scale >= 0:
+        return sp.Integer(int(significant) * 10**scale)
+    return sp.Rational(int(significant), 10**-scale)
 
 
 def digits(value: sp.Rational) -> float:
@@ -174,6 +197,12 @@ def _apply(row: Function, args: list, where: str):
                              f"got `{args[1]}` in `{snip(where)}`.")
         return row(list(args[0]), *args[1:])
     scalars = [_scalar(a, row.name, where) for a in args]
+    if row.name in EXACT_AT_NUMBERS and any(a.is_Number and not -MAX_EVALUATED_ARGUMENT <= a <= MAX_EVALUATED_ARGUMENT
+                                            for a in scalars):
+        # SymPy evaluates gamma(10**100) or harmonic(10**5) exactly, which never ends, and it does so again
+        # whenever an unevaluated call is rebuilt or asked whether it is an integer: refuse such numbers
+        raise ParseError(f"`{snip(where)}`: {row.name} of a number beyond ±{MAX_EVALUATED_ARGUMENT} is refused, "
+                         "since SymPy would evaluate it exactly; use a symbol with a bound, e.g. `x > 1e6`.")
     return arith(lambda a, _: row(*scalars), scalars[0], None, where)
 
 

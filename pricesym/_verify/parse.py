@@ -58,10 +58,12 @@ import difflib
 import math
 import re
 
+import mpmath
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from .._errors import ParseError, PricesymError
+from .budget import DEFAULT_TIMEOUT, Budget
 from .build import finish, precheck, snip
 from .build import symbol as make_symbol
 from .latex import LatexReader
@@ -72,7 +74,7 @@ __all__ = ["parse", "parse_assumption", "Assumption", "to_text"]
 _KINDS = ("real", "positive", "negative", "nonnegative", "integer")
 
 
-def parse(text: str, *, latex: bool = False):
+def parse(text: str, *, latex: bool = False, timeout: float = DEFAULT_TIMEOUT):
     r"""Read user text into a SymPy expression or matrix, without executing it.
 
     ``latex=False`` reads Python syntax (``ntvar(sigmoid(b), [b])``,
@@ -80,14 +82,18 @@ def parse(text: str, *, latex: bool = False):
     ``\frac{1}{1+e^{-b}}``, ``\sigma(b)``). Raises `ParseError` (one line, naming
     the offending piece) for anything outside the allowed vocabulary, and
     `ShapeError` for arithmetic between a matrix and a scalar that is not defined.
+    Ends within ``timeout`` seconds (`BudgetExceeded` naming the stage otherwise;
+    the limits keep it far below).
     """
     text = precheck(text)
     try:
-        if latex:
-            value = LatexReader(_strip_dollars(text)).whole()
-        else:
-            node, source = read_python(text)
-            value = build_python(node, source)
+        with Budget(timeout, "parse") as budget:
+            budget.check("reading the expression")
+            if latex:
+                value = LatexReader(_strip_dollars(text)).whole()
+            else:
+                node, source = read_python(text)
+                value = build_python(node, source)
     except PricesymError:
         raise
     except RecursionError:
@@ -222,11 +228,15 @@ def _assumption(text: str, exprs: list, ops: list[str]) -> Assumption:
             a, b, op = b, a, op.replace(">", "<")
         strict = op == "<"
         # now a < b (or <=): exactly one side is the symbol, the other a number
-        if isinstance(b, sp.Symbol) and _constant(a) is not None:
-            this, side, value = b, "lower", _constant(a)
-        elif isinstance(a, sp.Symbol) and _constant(b) is not None:
-            this, side, value = a, "upper", _constant(b)
+        if isinstance(b, sp.Symbol) and _constant(a, "lower") is not None:
+            this, side, value = b, "lower", _constant(a, "lower")
+        elif isinstance(a, sp.Symbol) and _constant(b, "upper") is not None:
+            this, side, value = a, "upper", _constant(b, "upper")
         else:
+            other = a if isinstance(b, sp.Symbol) else b if isinstance(a, sp.Symbol) else None
+            if other is not None and not isinstance(other, sp.MatrixBase) and not other.free_symbols:
+                raise ParseError(f"`{snip(text)}`: the bound `{snip(str(other))}` is not a finite real number "
+                                 "within float64's range; give a bound that is.")
             raise ParseError(
                 f"`{snip(text)}`: an inequality bounds one symbol by numbers, e.g. `0 < p < 1` or `x >= 1`."
             )
@@ -238,11 +248,31 @@ def _assumption(text: str, exprs: list, ops: list[str]) -> Assumption:
     return Assumption(text=text, symbol=symbol, **bounds)
 
 
-def _constant(value) -> float | None:
+def _constant(value, side: str) -> float | None:
+    """A bound as a float rounded *into* the domain (up for a lower bound, down for an
+    upper one), so that a float at the bound satisfies the bound as written:
+    ``x >= 0.1`` is x >= 0.1000000000000000055…, the double just above 1/10.
+    Evaluated by the guarded mpmath walk of `verify` (``exp(exp(exp(9)))`` is refused)."""
+    from .evaluate import precise
+
     if isinstance(value, sp.MatrixBase) or value.free_symbols:
         return None
-    number = float(value.evalf(20))
-    return number if math.isfinite(number) else None
+    exact = value.is_Rational
+    reading = precise(value, {}, 40)
+    if reading.value is None:
+        return None
+    number = float(reading.value)
+    if not math.isfinite(number):
+        return None
+    with mpmath.workdps(60):
+        target = mpmath.mpf(int(value.p)) / int(value.q) if exact else precise(value, {}, 60).value
+        if target is None:
+            return None
+        if side == "lower" and mpmath.mpf(number) < target:
+            number = math.nextafter(number, math.inf)
+        elif side == "upper" and mpmath.mpf(number) > target:
+            number = math.nextafter(number, -math.inf)
+    return number
 
 
 class _TextPrinter(StrPrinter):
@@ -281,4 +311,7 @@ class _TextPrinter(StrPrinter):
 
 def to_text(expr) -> str:
     """The text form of a SymPy object, in the syntax `parse` reads."""
-    return _TextPrinter().doprint(expr)
+    try:
+        return _TextPrinter().doprint(expr)
+    except (ArithmeticError, ValueError, TypeError):  # ordering the terms of erfc(1e300) + 1 evaluates them
+        return _TextPrinter({"order": "none"}).doprint(expr)

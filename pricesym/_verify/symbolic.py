@@ -11,11 +11,17 @@ import sympy as sp
 
 from .._symbolic.observables import in_terms_of
 from .._vocabulary import rewrites_through_exp
+from .budget import Budget, current
 
 __all__ = ["reduce_difference", "MAX_TERMS", "MAX_SYMBOLIC_NODES"]
 
 MAX_TERMS = 2000
 """Largest estimated number of terms a symbolic step may expand to."""
+
+SHARE = 0.2
+"""Share of the time left that one proof attempt (or the display form) may take."""
+ALONE = 5.0
+"""Seconds a proof attempt may take when no budget encloses it."""
 
 MAX_SYMBOLIC_NODES = 400
 _EXP = rewrites_through_exp()
@@ -84,19 +90,29 @@ def reduce_difference(difference, observables: dict) -> tuple[bool, sp.Basic]:
         attempts.append(lambda: in_terms_of(difference, observables))
     for attempt in attempts:
         try:
-            if _zero_numerator(attempt()):
-                return True, sp.S.Zero
-        except Exception:  # noqa: BLE001 - a rewrite SymPy cannot do is no evidence either way
+            with _slice("trying to prove lhs - rhs = 0"):
+                if _zero_numerator(attempt()):
+                    return True, sp.S.Zero
+        except Exception:  # noqa: BLE001 - a rewrite SymPy cannot do (or not in its time) is no evidence either way
             continue
     return False, _display(difference, observables)
+
+
+def _slice(stage: str) -> Budget:
+    """A share of the time left (`SHARE` of the enclosing budget, `ALONE` seconds outside
+    `verify`): a proof attempt or a display form that takes longer is given up,
+    and the numeric stage decides."""
+    outer = current()
+    return Budget(max(SHARE * outer.remaining(), 0.05) if outer is not None else ALONE, stage)
 
 
 def _display(difference, observables: dict):
     if _terms(difference) > 200:
         return difference
     try:
-        if observables:
-            return in_terms_of(difference, observables)
-        return sp.factor(sp.cancel(difference))
+        with _slice("tidying lhs - rhs for display"):  # factor of a degree-10000 polynomial would take minutes
+            if observables:
+                return in_terms_of(difference, observables)
+            return sp.factor(sp.cancel(difference))
     except Exception:  # noqa: BLE001 - only the display form is lost
         return difference

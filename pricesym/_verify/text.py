@@ -7,7 +7,6 @@ import ast
 import collections
 import math
 import warnings
-from fractions import Fraction
 
 from .._errors import ParseError
 from .build import (
@@ -120,11 +119,9 @@ def build_python(node: ast.expr, source: str):
             return number(str(node.value))
         if not isinstance(node.value, float) or not math.isfinite(node.value):
             raise ParseError(f"number `{snip(where)}` is too large.")
-        try:  # the digits as written: 3.14159265358979323846 keeps more than a float holds
-            Fraction(where)
-            return number(where)
-        except ValueError:  # 1_000.5 and the like: the float is exact enough
-            return number(repr(node.value))
+        # the digits as written (3.14159265358979323846 keeps more than a float holds), size-checked
+        # before anything is built: 1e-1000000000 is refused, not turned into a billion-digit integer
+        return number(where if where else repr(node.value))
     if isinstance(node, ast.Name):
         return symbol(node.id)
     if isinstance(node, ast.UnaryOp):

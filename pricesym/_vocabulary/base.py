@@ -51,13 +51,21 @@ class Notation(sp.Function):
     shown: ClassVar[int | None] = None  # how many leading arguments are printed (None: all)
 
     def __new__(cls, *args, **options):
+        checked = []
         for arg in args:
-            if isinstance(arg, str):
+            if isinstance(arg, (str, bytes)):
                 raise ParseError(
                     f"`{cls.__name__}` takes SymPy expressions or numbers, not the string {arg!r}; "
                     "read user text with `ps.parse`."
                 )
-        return super().__new__(cls, *args, **options)
+            try:  # strict: numbers convert; a string at any depth (inside a list) is refused, never run
+                checked.append(sp.sympify(arg, strict=True))
+            except sp.SympifyError:
+                raise ParseError(
+                    f"`{cls.__name__}` takes SymPy expressions or numbers, got {type(arg).__name__} {arg!r:.60}; "
+                    "read user text with `ps.parse`."
+                ) from None
+        return super().__new__(cls, *checked, **options)
 
     def _latex(self, printer, exp=None):
         args = ", ".join(printer._print(a) for a in self.args[: self.shown])

@@ -116,3 +116,98 @@ def test_console_script_help_teaches():
     proc = subprocess.run([sys.executable, "-m", "pricesym._cli", "check", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert "examples:" in proc.stdout and "--instances" in proc.stdout
+
+
+# ------------------------------------------------------------------ issue 8: the exit-code contract
+
+@pytest.mark.parametrize(
+    "argv, code, shown",
+    [
+        (["verify", "sin(x)**2 + cos(x)**2", "1"], 0, "equal (numerically"),
+        (["verify", "1", "1 + 1e-30"], 1, "nonzero constant -1.0e-30"),
+        (["verify", "x", "x + 1e-25"], 1, "exactly"),
+        (["verify", "exp(x)", "1 + x + x**2/2", "--assume", "0 < x < 1e-7"], 1, "Counterexample at x = "),
+        (["verify", "abs(x)", "x", "--assume", "x > -1e-9"], 1, "Counterexample at x = -"),
+        (["verify", "-x+1", "1-x"], 0, "equal (proved"),  # a leading `-` is an expression, not an option
+        (["verify", "-x", "x", "--assume", "-1 < x < 1"], 1, "given -1 < x < 1"),
+        (["verify", "--assume=-2 < x < -1", "-x", "abs(x)"], 0, "equal"),
+        (["verify", "--inst", "5", "-(-x)", "x"], 0, "equal"),
+        (["verify", "log(x)", "0", "--assume", "x < 0"], 3, "undecided"),
+        (["verify", "exp(exp(exp(exp(x))))", "exp(exp(exp(exp(x))))*(1 + 1e-30)", "--assume", "x > 2"], 3,
+         "magnitude guard"),
+    ],
+)
+def test_verify_exit_codes(argv, code, shown, capsys):
+    got, out = run(*argv)
+    assert got == code, (out, capsys.readouterr().err)
+    assert shown in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["verify", "1/diff(x**2, y)", "1"], "`lhs` is infinite or undefined once its derivatives are evaluated"),
+        (["verify", "--latex", r"\operatorname{unknown}(x)", "x"], r"unknown function `\operatorname{unknown}`"),
+        (["verify", "1e-1000000000", "0"], "too small"),
+        (["verify", "x", "x", "--assume", "x > 1e-100000000"], "too small"),
+        (["verify", "diff(" + "*".join(f"(x+{k})" for k in range(1, 31)) + ", x, 4)", "0"], "size budget"),
+        (["verify", "x", "x", "--timeout", "-1"], "`--timeout` must be a positive number"),
+        (["show", "fixation/moran", "--at", "N=10", "i=20", "r=1.1"], "`i` = 20 is outside the domain"),
+        (["show", "fixation/moran", "--at", "N=10.5", "i=1", "r=1.1"], "`N` is declared an integer"),
+        (["show", "bernoulli/ntvar", "--at", "p=2"], "no real `b` gives p = sigmoid(b) that value"),
+        (["show", "bernoulli/ntvar", "--at", "b=1", "p=0.9"], "`--at` is inconsistent: `p` = sigmoid(b) is 0.7310585786"),
+        (["show", "bernoulli/ntvar", "--at", "b=100"], "`b` = 100 is outside the domain `bernoulli/ntvar` declares"),
+        (["show", "bernoulli/ntvar", "--at", "b=sqrt(-1)"], "not real"),
+    ],
+)
+def test_bad_input_of_issue_8_exits_2_in_one_line(argv, message, capsys):
+    code = main(argv, out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_time_budget_makes_verify_exit_3_naming_the_stage():
+    code, out = run("verify", "diff(sigmoid(sigmoid(sigmoid(sigmoid(sigmoid(x))))), x, 3)",
+                    "diff(tanh(tanh(tanh(tanh(x)))), x, 3)", "--timeout", "1.2")
+    assert code == 3 and "the time budget of " in out and "ran out while" in out
+
+
+def test_an_internal_error_has_its_own_code(monkeypatch, capsys):
+    from pricesym._cli import main as cli
+
+    def broken(args, out):
+        raise KeyError("ComplexInfinity")
+
+    monkeypatch.setitem(cli.COMMANDS, "verify", broken)
+    assert main(["verify", "x", "x"], out=io.StringIO()) == cli.EXIT["internal error"] == 70
+    err = capsys.readouterr().err
+    assert err.startswith("pricesym: internal error: KeyError") and "please report it" in err and err.count("\n") == 1
+
+
+def test_show_at_evaluates_a_removable_singularity_by_its_limit():
+    code, out = run("show", "fixation/moran", "--at", "N=10", "i=1", "r=1", "--json")
+    assert code == 0 and json.loads(out)["value"] == pytest.approx([0.1, 0.1], rel=1e-12)  # 1/N and i/N
+    code, out = run("show", "fixation/moran", "--at", "N=10", "i=3", "r=1")
+    assert code == 0 and "At N=10, i=3, r=1: (0.1" in out and "0.3" in out and "nan" not in out
+
+
+def test_show_at_evaluates_the_parts_it_can():
+    code, out = run("show", "fixation/moran", "--at", "N=10", "r=1.1")  # the README's example: phi needs i
+    assert code == 0 and "(needs i)" in out and "nan" not in out
+    code, out = run("show", "fixation/moran", "--at", "N=10", "r=1.1", "--json")
+    doc = json.loads(out)
+    assert doc["value"][0] == pytest.approx((1 - 1 / 1.1) / (1 - 1.1**-10), rel=1e-12) and doc["value"][1] is None
+    assert doc["needs"] == [[], ["i"]]
+
+
+def test_report_out_under_a_file_or_read_only_exits_2(tmp_path, monkeypatch, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    assert main(["report", "bernoulli/ntvar", "--out", str(tmp_path / "file" / "sub")], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert "is under" in err and "which is a file" in err and err.count("\n") == 1
+    import os
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only disk (root ignores chmod)
+    assert main(["report", "bernoulli/ntvar", "--out", str(tmp_path / "ro")], out=io.StringIO()) == 2
+    assert "is read-only; choose a writable folder" in capsys.readouterr().err

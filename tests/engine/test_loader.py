@@ -108,3 +108,9 @@ def test_the_same_name_twice_is_an_error(tmp_path):
     (tmp_path / "b.py").write_text(ENTRY.format(coefficient=3))
     with pytest.raises(ps.RegistryError, match="registered twice"):
         ps.load(tmp_path, catalogue=False)
+
+
+def test_a_folder_without_derivation_files_is_bad_input(tmp_path):
+    (tmp_path / "_private.py").write_text("")
+    with pytest.raises(ps.UnknownNameError, match="has no derivation file"):
+        ps.load(tmp_path)

@@ -1,6 +1,7 @@
 """Reading user text: the allowed vocabulary, the refusals, and that nothing is executed."""
 
 import builtins
+import math
 import time
 
 import pytest
@@ -369,3 +370,55 @@ def test_latex_assumptions():
 def test_assumption_errors(text, message):
     with pytest.raises(ps.ParseError, match=message):
         parse_assumption(text)
+
+
+# ------------------------------------------------------------------ issue 8: decimal exponents, unevaluated calls
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1e-300", sp.Rational(1, 10**300)),
+        ("2.5e-3", sp.Rational(1, 400)),
+        ("123.456e2", sp.Rational(61728, 5)),
+        ("1_000.5", sp.Rational(2001, 2)),
+        ("x*0e999999999", sp.S.Zero),
+        ("0.000e-999999", sp.S.Zero),
+    ],
+)
+def test_decimal_literals_are_exact_and_bounded_before_they_are_built(text, expected):
+    start = time.perf_counter()
+    assert parse(text) == expected
+    assert time.perf_counter() - start < FAST
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1e-1000000000", "too small: decimal exponents are limited to ±300"),
+        ("1e301", "too large"),
+        ("1.5e-301", "too small"),
+        ("1e" + "9" * 1000, "too large"),
+        ("x + 1e-99999999999", "too small"),
+    ],
+)
+def test_decimal_exponents_are_bounded_like_integers(text, message):
+    start = time.perf_counter()
+    with pytest.raises(ps.ParseError, match=message):
+        parse(text)
+    with pytest.raises(ps.ParseError, match=message):
+        parse_assumption(f"x > {text}")
+    assert time.perf_counter() - start < FAST
+
+
+def test_assumption_bounds_round_into_the_domain():
+    """``x >= 0.1`` is x >= 1/10: a float at the bound must satisfy it as written."""
+    from fractions import Fraction
+
+    low, high = parse_assumption("x >= 0.1"), parse_assumption("x <= 0.1")
+    assert Fraction(low.lower) >= Fraction(1, 10) and Fraction(high.upper) <= Fraction(1, 10)
+    assert parse_assumption("x > pi").lower > math.pi
+
+
+def test_parse_has_a_time_budget():
+    with pytest.raises(ps.AssumptionError, match="`timeout` must be a positive number"):
+        parse("x", timeout=0)

@@ -3,8 +3,10 @@
 import dataclasses
 import json
 import math
+import re
 import time
 
+import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
@@ -86,7 +88,9 @@ def test_symbolic_equalities(lhs, rhs, assume):
 )
 def test_numeric_equalities(lhs, rhs, assume):
     v = verify(lhs, rhs, assume=assume, instances=100)
-    assert v.status == "equal" and v.method == "numeric (100 instances)" and v.instances == 100, str(v)
+    # 100 random instances and the domain's edges; exact where the claim is rational, else mpmath
+    assert v.status == "equal" and v.method in ("numeric", "exact") and v.instances > 100, str(v)
+    assert v.evidence.startswith(("numerically: all", "exactly: all")) and "at the domain's edges" in v.evidence
 
 
 @pytest.mark.parametrize(
@@ -112,7 +116,8 @@ def test_differences_below_float_resolution_are_found():
     v = verify("exp(x)", "1 + x + x**2/2", assume=["-1e-3 < x < 1e-3"])
     assert v.status == "not equal"
     assert verify("pi", "3.141592653589793").status == "not equal"  # pi rounded to a double
-    assert "equal in float64" in str(verify("pi", "3.141592653589793"))
+    # the values are printed with the digits that tell them apart, beyond float64
+    assert "lhs = 3.141592653589793238, rhs = 3.141592653589793." in str(verify("pi", "3.141592653589793"))
     assert verify("x", "x*(1 + 1e-12)").status == "not equal"
 
 
@@ -122,7 +127,7 @@ def test_constants_use_one_instance():
     v = verify("sqrt(2)*sqrt(3)", "sqrt(6)")
     assert v.equal
     v = verify("sin(1)**2 + cos(1)**2", "1")
-    assert v.equal and v.method == "numeric (1 instance)"
+    assert v.equal and v.method == "numeric" and v.instances == 1
 
 
 def test_rounding_is_not_a_counterexample():
@@ -133,7 +138,7 @@ def test_rounding_is_not_a_counterexample():
 
 def test_undecided_when_nothing_is_finite():
     v = verify("log(-x**2 - 1)", "0")
-    assert v.status == "undecided" and not v.equal and "finite" in v.method
+    assert v.status == "undecided" and not v.equal and "finite" in v.evidence
 
 
 def test_matrices_compare_entrywise():
@@ -204,7 +209,7 @@ def test_verdict_is_a_frozen_value_with_readable_output():
 
 def test_equal_output():
     v = verify(BRIEF["lhs"], "p**2*(1-p)**2", assume=BRIEF["assume"])
-    assert str(v) == "equal (symbolic): ntvar(sigmoid(b), [b]) = p**2*(1 - p)**2, given p = sigmoid(b)."
+    assert str(v) == "equal (proved: lhs - rhs reduces to 0): ntvar(sigmoid(b), [b]) = p**2*(1 - p)**2, given p = sigmoid(b)."
     assert v.latex() == (
         r"\operatorname{ntvar}\left(\sigma\left(b\right)\right) = p^{2} \left(1 - p\right)^{2}"
         r" \quad \text{given } p = \sigma\left(b\right)"
@@ -299,3 +304,219 @@ def test_a_wrong_right_side_is_caught(lhs, rhs, assume):
     if isinstance(right, sp.Add):
         for term in right.args:
             assert verify(lhs, right - term, assume=assume).status == "not equal", term
+
+
+# ------------------------------------------------- issue 8: never a wrong "equal"
+
+def _independent(expr, point: dict, digits: int = 200):
+    """lhs or rhs at an exact point by SymPy's own evalf (not verify's evaluator),
+    vocabulary functions written out by hand first."""
+    z = sp.Wild("z")
+    written = (expr.replace(ps.sigmoid(z), 1 / (1 + sp.exp(-z))).replace(ps.softplus(z), sp.log(1 + sp.exp(z)))
+               .replace(ps.silu(z), z / (1 + sp.exp(-z))).replace(ps.logit(z), sp.log(z / (1 - z))))
+    exact = {sp.Symbol(k, real=True): sp.Rational(v) for k, v in point.items()}
+    renamed = written.xreplace({s: sp.Symbol(s.name, real=True) for s in written.free_symbols})
+    return sp.N(renamed.xreplace(exact), digits)
+
+
+def _falsifies(v, digits: int = 1200) -> bool:
+    """The counterexample really falsifies the claim: an independent 1200-digit evaluation."""
+    a, b = _independent(v.lhs, v.counterexample, digits), _independent(v.rhs, v.counterexample, digits)
+    return abs(a - b) > sp.Float(10) ** (100 - digits) * max(1, abs(a), abs(b))
+
+
+TAYLOR_40 = " + ".join(f"x**{k}/{sp.factorial(k)}" for k in range(41))
+
+NEARLY_RIGHT = [  # each is wrong by a little: the issue's claims and their kind
+    ("1", "1 + 1e-30", []),
+    ("x", "x + 1e-25", []),
+    ("x", "x*(1+1e-21)", []),
+    ("exp(x)", "1 + x + x**2/2", ["0 < x < 1e-7"]),
+    ("1/(1-x)", "1 + x + x**2", ["0 < x < 1e-8"]),
+    ("exp(x)", TAYLOR_40, ["0 < x < 1"]),
+    ("abs(x)", "x", ["x > -1e-9"]),
+    ("x**2", "x**2 + 1e-40", []),
+    ("exp(x)*(1 + 1e-70)", "exp(x)", []),
+    ("sqrt(x**2 + 1e-80)", "abs(x)", []),
+    ("1 + exp(-x)", "1", ["x > 1000"]),
+    ("erf(x)", "1", ["x > 12"]),
+    ("sigmoid(x)", "1", ["x > 200"]),
+    ("cos(x)", "1", ["0 < x < 1e-20"]),
+    ("sin(x)", "x - x**3/6", ["0 < x < 1e-6"]),
+    ("heaviside(x)", "1", ["x >= 0"]),
+    ("log(1 + x)", "x - x**2/2", ["0 < x < 1e-9"]),
+    ("1 + exp(-1000)", "1", []),
+]
+
+
+@pytest.mark.parametrize("lhs, rhs, assume", NEARLY_RIGHT)
+def test_nearly_right_claims_are_not_equal_with_a_real_counterexample(lhs, rhs, assume):
+    v = verify(lhs, rhs, assume=assume)
+    assert v.status == "not equal", str(v)
+    assert v.evidence.startswith(("exactly: lhs - rhs", "numerically: lhs - rhs")) and v.delta
+    for a in assume:  # the instance lies inside the assumptions
+        bound = parse_assumption(a)
+        value = v.counterexample[str(bound.symbol)]
+        assert bound.lower <= value <= bound.upper
+    assert _falsifies(v)
+
+
+@pytest.mark.parametrize(
+    "lhs, rhs, assume",
+    [
+        ("ntvar(sigmoid(b), [b])", "p**2*(1-p)**2", ["p = sigmoid(b)"]),
+        ("sin(x)**2 + cos(x)**2", "1", []),
+        ("diff(softplus(x), x)", "sigmoid(x)", []),
+        ("exp(x + 1e-30)", "exp(x)*exp(1e-30)", []),
+        ("sqrt(x**2)", "abs(x)", []),
+        ("1/(1-x)", "1 + x + x**2 + x**3/(1-x)", ["0 < x < 1e-8"]),
+        ("tanh(x)", "2*sigmoid(2*x) - 1", []),
+        ("gamma(x + 1)", "x*gamma(x)", ["x > 0"]),
+        ("x**y", "exp(y*log(x))", ["x > 0"]),
+        ("abs(x)", "x", ["x >= 0"]),
+        ("sin(1)**2 + cos(1)**2", "1", []),
+    ],
+)
+def test_true_identities_stay_equal(lhs, rhs, assume):
+    v = verify(lhs, rhs, assume=assume)
+    assert v.status == "equal", str(v)
+    assert v.evidence.startswith(("proved", "exactly", "numerically"))
+
+
+def test_the_verdict_states_its_method_and_evidence():
+    assert verify("diff(tanh(x), x)", "1 - tanh(x)**2").evidence == "proved: lhs - rhs reduces to 0"
+    v = verify("sin(2*x)", "2*sin(x)*cos(x)", instances=50)
+    assert v.method == "numeric" and re.match(
+        r"numerically: all \d+ instances agree \(\d+ at the domain's edges\), at 60 digits with "
+        r"\|lhs - rhs\| <= \de-\d\d \* max\(1, \|lhs\|, \|rhs\|\)", v.evidence), v.evidence
+    v = verify("abs(x - 1)", "x - 1", assume=["x > 1"], instances=50)
+    assert v.method == "exact" and "in rational arithmetic" in v.evidence
+    v = verify("1", "1 + 1e-30")
+    assert v.evidence == "exactly: lhs - rhs is the nonzero constant -1.0e-30 exactly"
+    assert "lhs = 1.0, rhs = 1.000000000000000000000000000001" in str(v)
+    v = verify("x", "x*(1 + 1e-21)")
+    assert v.method == "exact" and v.delta.endswith("exactly") and v.lhs_digits != v.rhs_digits
+    v = verify("exp(x)", "1 + x + x**2/2", assume=["0 < x < 1e-7"])
+    assert v.method == "numeric" and "(stable from" in v.evidence
+    record = v.as_json()
+    assert {"evidence", "delta", "lhs_digits", "rhs_digits"} <= set(record)
+
+
+def test_a_nonzero_constant_difference_is_printed():
+    v = verify("pi", "355/113")
+    assert v.status == "not equal" and "nonzero constant -2.6676419e-7" in v.evidence
+    assert v.counterexample == {} and v.instances == 1
+
+
+def test_edges_of_the_domain_are_instances():
+    """Thin slices next to a bound break claims that hold everywhere else."""
+    v = verify("abs(x)", "x", assume=["x > -1e-9"])
+    assert v.status == "not equal" and -1e-9 < v.counterexample["x"] < 0
+    v = verify("heaviside(x - 1)", "1", assume=["x >= 1"])  # only the bound itself breaks it
+    assert v.status == "not equal" and v.counterexample["x"] == 1.0
+    v = verify("sqrt(x**2)", "x", assume=["x > -1e-12"])
+    assert v.status == "not equal" and v.counterexample["x"] < 0
+    v = verify("1/(1 + 1e-7*x)", "1 - 1e-7*x", assume=["x > 0"])  # large magnitudes
+    assert v.status == "not equal"
+
+
+def test_undecided_says_why():
+    v = verify("exp(exp(exp(exp(x))))", "exp(exp(exp(exp(x))))*(1 + 1e-30)", assume=["x > 2"])
+    assert v.status == "undecided" and "magnitude guard" in v.evidence
+    v = verify("1 + exp(-x)", "1", assume=["x > 10000"])  # would need more than 3000 digits
+    assert v.status == "undecided" and "digits" in v.evidence
+
+
+# ------------------------------------------------- properties over generated claims
+
+_LEAVES = st.sampled_from(["x", "y", "2", "3", "1/2", "0.25"])
+_UNARY = ["exp", "sin", "cos", "tanh", "sigmoid", "abs"]
+
+
+def _expression(depth: int = 3):
+    if depth == 0:
+        return _LEAVES
+    smaller = _expression(depth - 1)
+    return st.one_of(
+        _LEAVES,
+        st.tuples(st.sampled_from(["+", "-", "*"]), smaller, smaller).map(lambda t: f"({t[1]} {t[0]} {t[2]})"),
+        st.tuples(st.sampled_from(_UNARY), smaller).map(lambda t: f"{t[0]}({t[1]})"),
+        smaller.map(lambda e: f"({e})/(1 + ({e})**2)"),
+    )
+
+
+_REWRITES = ["({e})*(sin(x)**2 + cos(x)**2)", "({e}) + sigmoid(y) + sigmoid(-y) - 1",
+             "exp(log(1 + ({e})**2)) - ({e})**2 - 1 + ({e})", "(({e}) + x)**2 - x**2 - 2*x*({e}) - ({e})**2 + ({e})"]
+
+
+def _claims():
+    identity = st.tuples(_expression(), st.sampled_from(_REWRITES)).map(lambda t: (t[0], t[1].format(e=t[0]), True))
+    nearly = st.tuples(_expression(), st.integers(8, 45), st.sampled_from(["1", "(1 + x**2)", "exp(y)"])).map(
+        lambda t: (t[0], f"({t[0]}) + 1e-{t[1]}*{t[2]}", False))
+    unrelated = st.tuples(_expression(), _expression()).map(lambda t: (t[0], t[1], None))
+    return st.one_of(identity, nearly, unrelated)
+
+
+@settings(max_examples=40, deadline=None)
+@given(claim=_claims())
+def test_generated_claims_get_honest_verdicts(claim):
+    """Exit-0 only for identities an independent high-precision evaluation confirms;
+    every counterexample falsifies its claim; no internal error ever."""
+    lhs, rhs, truth = claim
+    try:
+        v = verify(lhs, rhs, instances=30)
+    except ps.PricesymError:
+        return  # a refusal (too large, not real...) is a clear error, never an internal one
+    if truth is not None:
+        assert v.status in ("equal" if truth else "not equal", "undecided"), (str(v), truth)
+    if v.status == "equal":
+        rng = np.random.default_rng(len(lhs) + len(rhs))
+        for _ in range(3):
+            point = {"x": float(rng.uniform(-3, 3)), "y": float(rng.uniform(-3, 3))}
+            a, b = _independent(v.lhs, point, 60), _independent(v.rhs, point, 60)
+            if a.is_real and b.is_real:
+                assert abs(a - b) <= sp.Float(10) ** -40 * max(1, abs(a), abs(b)), (lhs, rhs, point)
+    if v.status == "not equal":
+        assert _falsifies(v), (lhs, rhs, dict(v.counterexample))
+
+
+def test_the_shared_sampler_draws_as_before_and_has_edges():
+    """`Domain.sample` is what the catalogue's checks depend on: unchanged. `edge_points`
+    is new and deterministic: near each bound (also relative to a small bound), the
+    bound itself when included, both signs near 0, large magnitudes."""
+    from pricesym._check.domains import Domain
+
+    rng, same = np.random.default_rng(7), np.random.default_rng(7)
+    assert np.array_equal(Domain.interval(0, 1).sample(rng, 5), same.uniform(0.0, 1.0, 5))
+    spread = np.exp(same.uniform(math.log(0.05), math.log(5.0), 4))
+    assert np.array_equal(Domain.interval(2).sample(rng, 4), 2 + spread)
+    assert np.array_equal(Domain.interval().sample(rng, 3), same.uniform(-3, 3, 3))
+    edges = Domain.interval(-1e-9).edge_points()
+    assert edges.min() > -1e-9 and (edges < 0).sum() >= 4 and edges.max() > 9.9e5
+    assert {-1e-12, 1e-12, 1e-6} <= set(Domain.interval().edge_points()) and -1e6 in Domain.interval().edge_points()
+    closed = Domain.interval(0, 1).edge_points(closed_lo=True, closed_hi=True)
+    assert closed[0] == 0 and closed[-1] == 1 and 1e-12 in closed and 1 - 1e-12 in closed
+    assert 0 not in Domain.interval(0, 1).edge_points()
+    assert list(Domain.interval(5, 100, integer=True).edge_points()) == [5, 6, 99, 100]
+    tiny = Domain.interval(0, 1e-8).edge_points()
+    assert tiny.min() > 0 and tiny.max() < 1e-8 and len(tiny) >= 4
+
+
+@pytest.mark.parametrize(
+    "lhs, rhs, status",
+    [
+        ("1/sigmoid(cosh(3*pi))", "harmonic(1/2)", "not equal"),  # 1 + e^-6200 against 2 - 2 log 2: error balls decide
+        ("1/sigmoid(x)", "harmonic(1/2)", "not equal"),
+        ("log(1 + exp(x))", "x + log(1 + exp(-x))", "equal"),  # e^-x lost next to x at the edges: still equal
+        ("softplus(x) - softplus(-x)", "x", "equal"),
+        ("erf(x)", "1 - erfc(x)", "equal"),
+        ("exp(x) + 1e-290", "exp(x)", "not equal"),
+    ],
+)
+def test_large_dynamic_ranges_are_decided_without_a_lie(lhs, rhs, status):
+    start = time.perf_counter()
+    v = verify(lhs, rhs, assume=["x > 10000"] if lhs == "1/sigmoid(x)" else [])
+    assert v.status == status, str(v)
+    assert time.perf_counter() - start < 5
+    if status == "not equal":
+        assert _falsifies(v)
