@@ -95,10 +95,16 @@ def _at(args, d):
     return given, value, missing
 
 
+def _tex(side) -> str:
+    from .._report.printer import latex
+
+    return side if isinstance(side, str) else latex(side)
+
+
 def cmd_show(args, out) -> int:
     import sympy as sp
 
-    from .._report.printer import latex
+    from .._report.printer import latex, symbol_names
 
     cat = _catalogue(args)
     d = cat[args.name]
@@ -133,27 +139,28 @@ def cmd_show(args, out) -> int:
         if value is not None:
             out.write(latex(value) + "\n")
         return 0
-    out.write(f"{d.name}: {d.title}\n\n")
-    if d.assumptions:
-        out.write("Assumptions:\n" + "".join(f"  - {a}\n" for a in d.assumptions) + "\n")
-    if d.steps:
-        out.write("Steps:\n")
-        for st in d.steps:
-            out.write(f"  {st.lhs} = {st.rhs}    [{st.why}]\n")
-        out.write("\n")
-    out.write("Result:\n")
-    parts = list(d.result) if isinstance(d.result, sp.Tuple) else [d.result]
-    lhs = d.lhs if isinstance(d.lhs, (list, tuple)) else [d.lhs] * len(parts)
-    for l, r in zip(lhs, parts):
-        out.write(f"  {'' if l is None else (l if isinstance(l, str) else sp.sstr(l)) + ' = '}{sp.sstr(r)}\n")
-    if d.observables:
-        out.write("  where " + ", ".join(f"{s} = {e}" for s, e in d.observables.items()) + "\n")
-    if value is not None and at is not None:
-        shown = sp.sstr(value)
-        if any(missing):
-            shown = ", ".join(sp.sstr(v) if not m else f"(needs {', '.join(m)})" for v, m in zip(value, missing))
-            shown = f"({shown})"
-        out.write(f"\nAt {', '.join(f'{k}={at.raw.get(k, v)}' for k, v in at.items())}: {shown}\n")
+    # One notation throughout: LaTeX, as the docstring, assumptions and steps are written.
+    with symbol_names(d.notation):
+        out.write(f"{d.name}: {d.title}\n\n")
+        if d.assumptions:
+            out.write("Assumptions:\n" + "".join(f"  - {a}\n" for a in d.assumptions) + "\n")
+        steps = [(_tex(st.lhs), _tex(st.rhs), st.why) for st in d.steps]
+        steps = [(lhs, rhs, why) for lhs, rhs, why in steps if lhs != rhs]  # a step that says a = a says nothing
+        if steps:
+            out.write("Steps:\n" + "".join(f"  {lhs} = {rhs}    [{why}]\n" for lhs, rhs, why in steps) + "\n")
+        out.write("Result:\n")
+        equations = d.equations()
+        for left, right in equations:
+            out.write(f"  {left + ' = ' if left else ''}{right}\n")
+        if d.observables:
+            out.write("  where " + ", ".join(f"{latex(s)} = {latex(e)}" for s, e in d.observables.items()) + "\n")
+        if value is not None and at is not None:
+            out.write(f"\nAt {', '.join(f'{k} = {at.raw.get(k, v)}' for k, v in at.items())}:\n")
+            parts = list(value) if len(equations) > 1 else [value]
+            needs = missing if len(equations) > 1 else [missing[0] if missing else []]
+            for (left, _), part, need in zip(equations, parts, needs):
+                shown = f"needs {', '.join(need)}" if need else sp.sstr(part)
+                out.write(f"  {left or 'result'} = {shown}\n" if not need else f"  {left or 'result'}: {shown}\n")
     out.write("\nChecks: " + "; ".join(f"{c.label} [{c.method}: {c.describe}]" for c in d.checks) + "\n")
     return 0
 
@@ -213,10 +220,12 @@ def cmd_check(args, out) -> int:
 
 
 def cmd_report(args, out) -> int:
-    from .._report.write import check_out, write_report
+    from .._report.write import check_out, require_tex, write_report
 
     _check_counts(args)
     check_out(args.out)  # before the checks run: a bad `--out` is known at once
+    if args.pdf:
+        require_tex()  # and a missing TeX Live too, not after minutes of checks
     cat = _catalogue(args)
     names = _selected(args, cat)
     reports, errors = _run_checks(args, cat, names)
@@ -224,7 +233,8 @@ def cmd_report(args, out) -> int:
         for n, e in errors.items():
             sys.stderr.write(f"pricesym: `{n}` could not be checked: {e}\n")
         return 1
-    files = write_report([cat[n] for n in names], reports, args.out, pdf=args.pdf)
+    files = write_report([cat[n] for n in names], reports, args.out, pdf=args.pdf, level=args.section_level,
+                         names=not args.no_names)
     failed = [n for n in names if not reports[n].passed]
     for path in (files.tex, files.body, files.sty, files.pdf):
         if path is not None:
@@ -258,4 +268,13 @@ def cmd_verify(args, out) -> int:
     return {"equal": 0, "not equal": 1}.get(verdict.status, 3)  # 3: undecided (main.EXIT)
 
 
-COMMANDS = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "report": cmd_report, "verify": cmd_verify}
+def cmd_mutate(args, out) -> int:
+    from .mutate import run_mutate
+
+    _check_counts(args)
+    cat = _catalogue(args)
+    return run_mutate(args, out, cat, _selected(args, cat))
+
+
+COMMANDS = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "mutate": cmd_mutate, "report": cmd_report,
+            "verify": cmd_verify}

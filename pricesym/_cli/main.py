@@ -38,7 +38,9 @@ EXAMPLES = {
             "  pricesym show fixation/moran --at N=10 r=1.1",
     "check": "examples:\n  pricesym check bernoulli/ntvar\n  pricesym check --all --seed 1 --json\n"
              "  pricesym check --from my_derivations.py --all",
-    "report": "examples:\n  pricesym report --all --out build --pdf\n  pricesym report bernoulli/ntvar --out build",
+    "mutate": "examples:\n  pricesym mutate bernoulli/reinforce\n  pricesym mutate --all --delta 0.01 --json",
+    "report": "examples:\n  pricesym report --all --out build --pdf\n  pricesym report bernoulli/ntvar --out build\n"
+              "  pricesym report fixation/moran --out paper/appendix --section-level subsection --no-names",
     "verify": 'examples:\n  pricesym verify "ntvar(sigmoid(b), [b])" "p**2*(1-p)**2" --assume "p = sigmoid(b)"\n'
               '  pricesym verify "diff(tanh(x), x)" "1 - tanh(x)**2"\n'
               '  pricesym verify --latex "e^{x} e^{y}" "e^{x+y}"\n'
@@ -98,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for instances and simulations (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON record per check")
 
+    p = command("mutate", "Which deliberately wrong closed forms (1 % changes, dropped terms) each check catches.")
+    add_selection(p)
+    add_from(p)
+    p.add_argument("--delta", type=float, default=0.01, metavar="D", help="relative change of constants and terms (default 0.01)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the references (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
     p = command("report", "Write a verified LaTeX appendix (and PDF with --pdf).")
     add_selection(p)
     add_from(p)
@@ -105,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", action="store_true", help="compile appendix.pdf with latexmk")
     p.add_argument("--instances", type=int, metavar="N", help="random instances per check")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (the same seed gives the same .tex)")
+    p.add_argument("--section-level", choices=("section", "subsection", "subsubsection"), default="section",
+                   help="heading level of each derivation (default section; subsection inside a paper's appendix)")
+    p.add_argument("--no-names", action="store_true", help="leave out the catalogue names (for a paper)")
 
     p = command("verify", "Decide whether two expressions are equal: a proof, or instances decided without rounding.")
     p.add_argument("lhs", metavar="LHS")

@@ -44,7 +44,7 @@ from .._errors import ReportError
 from .document import figure_file, render_body, render_document, style
 from .model import reason
 
-__all__ = ["ReportFiles", "write_report", "check_out", "INSTALL_TEX", "log_excerpt"]
+__all__ = ["ReportFiles", "write_report", "check_out", "require_tex", "INSTALL_TEX", "log_excerpt"]
 
 INSTALL_TEX = "apt-get install texlive-latex-base texlive-latex-recommended latexmk"
 _COMPILE_TIMEOUT = 300
@@ -107,20 +107,22 @@ def _figures(derivations: Sequence[Derivation], results, staging: Path) -> list[
 
 
 def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckReport], out: str | Path, *,
-                 pdf: bool = False, title: str = "Derivations and their numerical verification") -> ReportFiles:
+                 pdf: bool = False, title: str = "Derivations and their numerical verification",
+                 level: str = "section", names: bool = True) -> ReportFiles:
     """Write ``out/appendix.tex`` (complete document), ``out/appendix-body.tex``
-    (fragment), figures, and with ``pdf=True`` ``out/appendix.pdf`` (latexmk).
+    (fragment), ``out/pricesym.sty``, figures, and with ``pdf=True``
+    ``out/appendix.pdf`` (latexmk). ``level``: the heading of each derivation
+    (section, subsection, subsubsection); ``names=False`` leaves out catalogue names.
 
     ``results`` maps derivation names to their `CheckReport`s (a missing name is
     reported as not checked). Raises `ReportError` when TeX Live is missing
     (``pdf=True``) or the document does not compile; then no file under ``out``
     has changed."""
     derivations = _validate(derivations, results)
-    if pdf and (shutil.which("latexmk") is None or shutil.which("pdflatex") is None):
-        raise ReportError(f"`pdf=True` needs latexmk and pdflatex (TeX Live), which were not found; install them "
-                          f"(`{INSTALL_TEX}`) or write the .tex only.")
+    if pdf:
+        require_tex()
     out = check_out(out)
-    body = render_body(derivations, results)
+    body = render_body(derivations, results, level=level, names=names)
     document = render_document(derivations, results, title=title, body=body)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -159,6 +161,14 @@ def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckR
 
 _STAGING = ".appendix-"
 """Prefix of the staging folders inside ``out``: ``.appendix-<pid>-<random>``."""
+
+
+def require_tex() -> None:
+    """`ReportError` unless latexmk and pdflatex (TeX Live) are installed."""
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        raise ReportError(f"`--pdf` needs latexmk and pdflatex (TeX Live), which were not found; install them "
+                          f"(`sudo {INSTALL_TEX}`, or `bash .ci/install-tex` in the repository) or leave out --pdf "
+                          "to write the .tex only.")
 
 
 def check_out(out: str | Path) -> Path:

@@ -189,12 +189,13 @@ def test_show_at_evaluates_a_removable_singularity_by_its_limit():
     code, out = run("show", "fixation/moran", "--at", "N=10", "i=1", "r=1", "--json")
     assert code == 0 and json.loads(out)["value"] == pytest.approx([0.1, 0.1], rel=1e-12)  # 1/N and i/N
     code, out = run("show", "fixation/moran", "--at", "N=10", "i=3", "r=1")
-    assert code == 0 and "At N=10, i=3, r=1: (0.1" in out and "0.3" in out and "nan" not in out
+    assert code == 0 and "At N = 10, i = 3, r = 1:" in out and "\\rho = 0.1" in out and "\\phi_i = 0.3" in out
+    assert "nan" not in out
 
 
 def test_show_at_evaluates_the_parts_it_can():
     code, out = run("show", "fixation/moran", "--at", "N=10", "r=1.1")  # the README's example: phi needs i
-    assert code == 0 and "(needs i)" in out and "nan" not in out
+    assert code == 0 and "needs i" in out and "nan" not in out
     code, out = run("show", "fixation/moran", "--at", "N=10", "r=1.1", "--json")
     doc = json.loads(out)
     assert doc["value"][0] == pytest.approx((1 - 1 / 1.1) / (1 - 1.1**-10), rel=1e-12) and doc["value"][1] is None
@@ -211,3 +212,25 @@ def test_report_out_under_a_file_or_read_only_exits_2(tmp_path, monkeypatch, cap
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only disk (root ignores chmod)
     assert main(["report", "bernoulli/ntvar", "--out", str(tmp_path / "ro")], out=io.StringIO()) == 2
     assert "is read-only; choose a writable folder" in capsys.readouterr().err
+
+
+def test_mutate_reports_what_each_check_catches():
+    code, out = run("mutate", "bernoulli/reinforce", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["delta"] == 0.01 and doc["caught"] == doc["mutants"] > 20
+    assert {r["check"] for r in doc["records"]} == {"expected update", "per-sample variance", "dp/dt under the flow"}
+    code, out = run("mutate", "bernoulli/reinforce", "--delta", "2")
+    assert code == 2
+
+
+def test_report_for_a_paper_has_its_heading_level_and_no_catalogue_names(tmp_path):
+    code, out = run("report", "bernoulli/ntvar", "--out", str(tmp_path / "r"), "--section-level", "subsection",
+                    "--no-names")
+    body = (tmp_path / "r" / "appendix-body.tex").read_text()
+    assert code == 0 and "\\subsection{" in body and "Catalogue name" not in body
+    assert (tmp_path / "r" / "pricesym.sty").is_file()
+
+
+def test_show_at_labels_each_part_and_says_what_is_missing():
+    code, out = run("show", "fixation/moran", "--at", "N=10", "r=1.1")
+    assert code == 0 and "\\rho = 0.14795" in out and "\\phi_i: needs i" in out
