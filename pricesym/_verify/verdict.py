@@ -111,6 +111,15 @@ class Verdict:
             return _distinct(a, b, digits)
         return self.lhs_digits, self.rhs_digits
 
+    def __repr__(self) -> str:
+        """The readable verdict (the fields are attributes: ``status``, ``counterexample``...)."""
+        return f"Verdict: {self}"
+
+    def _repr_latex_(self) -> str:
+        """For notebooks: the claim with its relation (=, ≠, =?), the assumptions and the
+        counterexample, as one display."""
+        return f"$${self.latex()}$$"
+
     def __str__(self) -> str:
         relation = {"equal": "=", "not equal": "!=", "undecided": "=?"}[self.status]
         out = f"{self.status} ({self.evidence}): {to_text(self.lhs)} {relation} {to_text(self.rhs)}"

@@ -52,4 +52,5 @@ def test_verify_tutorial_gives_readable_verdicts():
     cells = _run("verify.ipynb")
     equal, wrong = _data(cells[0]), _data(cells[1])
     assert "equal" in equal["text/plain"] and "not equal" in wrong["text/plain"]
-    assert "Counterexample" in wrong["text/plain"] or "counterexample" in wrong["text/plain"]
+    assert "Counterexample at" in wrong["text/plain"] and not wrong["text/plain"].startswith("Verdict(")
+    assert "\\neq" in wrong["text/latex"] and "e.g. at" in wrong["text/latex"]
