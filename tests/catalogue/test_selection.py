@@ -248,7 +248,7 @@ def test_missing_rules_say_where_to_add_them():
         sel.expected_step(Logistic(1.0), Gaussian(0.1), [1, 2])
     with pytest.raises(ps.NotSupportedError, match="hard selection `Hard\\(\\)` is a step"):
         Hard().derivative_at_zero(1)
-    with pytest.raises(ps.NotSupportedError, match="exact Moran form has no closed `mean_displacement`"):
+    with pytest.raises(ps.NotSupportedError, match="exact MoranFixation form has no closed `mean_displacement`"):
         sel.mean_displacement(MoranFixation(10), Gaussian(0.1), [1])
     with pytest.raises(ps.NotSupportedError, match="no closed-form rule for `acceptance` with MoranFixation"):
         sel.acceptance(MoranFixation(10, diffusion=True), Gaussian(0.1), [1])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
@@ -21,8 +21,8 @@ from ..._errors import AssumptionError, NotSupportedError
 from ..._vocabulary import modules, sigmoid
 from .params import concrete, numeric_param, population, positive, probability, sym
 
-__all__ = ["DELTA", "SelectionFunction", "Linear", "Hard", "Probit", "Logistic", "MoranFixation",
-           "KimuraFixation", "Custom"]
+__all__ = ["DELTA", "SelectionFunction", "Linear", "Hard", "Probit", "Logistic", "FixationProbability",
+           "MoranFixation", "KimuraFixation", "Custom"]
 
 DELTA = sp.Symbol("Delta", real=True)
 
@@ -226,7 +226,34 @@ def _fixation_jax(s, n, diffusion: bool):
 
 
 @dataclasses.dataclass(frozen=True)
-class MoranFixation(SelectionFunction):
+class FixationProbability(SelectionFunction):
+    r"""The fixation probability of one new mutant as a selection function: with
+    :math:`t = \text{scale}\,\Delta` and :math:`M = \text{copies}\,N`,
+
+    .. math:: \pi = \frac{1-e^{-t}}{1-e^{-Mt}}, \qquad \text{diffusion form: } \frac{t}{1-e^{-Mt}},
+
+    whose odd part is exactly :math:`\pi(t)-\pi(-t) = t`. `MoranFixation` and
+    `KimuraFixation` are its two cases."""
+
+    N: Any = sp.Symbol("N", integer=True, positive=True)
+    diffusion: bool = False
+    scale: ClassVar[int] = 1
+    copies: ClassVar[int] = 1
+
+    def __post_init__(self):
+        population("N", self.N)
+
+    def sympy(self, delta=DELTA):
+        t = self.scale * delta
+        top = t if self.diffusion else 1 - sp.exp(-t)
+        return top / (1 - sp.exp(-self.copies * sym(self.N) * t))
+
+    def jax(self, delta):
+        return _fixation_jax(self.scale * delta, self.copies * numeric_param("N", self.N), self.diffusion)
+
+
+@dataclasses.dataclass(frozen=True)
+class MoranFixation(FixationProbability):
     r"""Fixation probability of one mutant in a Moran population of size N, as a
     function of :math:`\Delta = s = \ln r` (log relative fitness):
 
@@ -237,46 +264,21 @@ class MoranFixation(SelectionFunction):
     :math:`\pi(s)-\pi(-s) = s` (MATH.md B8). It is a small-s approximation: it
     exceeds 1 once s is of order 1, so use it only for |s| ≪ 1."""
 
-    N: Any = sp.Symbol("N", integer=True, positive=True)
-    diffusion: bool = False
-
-    def __post_init__(self):
-        population("N", self.N)
-
-    def sympy(self, delta=DELTA):
-        n = sym(self.N)
-        top = delta if self.diffusion else 1 - sp.exp(-delta)
-        return top / (1 - sp.exp(-n * delta))
-
-    def jax(self, delta):
-        return _fixation_jax(delta, numeric_param("N", self.N), self.diffusion)
-
 
 @dataclasses.dataclass(frozen=True)
-class KimuraFixation(SelectionFunction):
+class KimuraFixation(FixationProbability):
     r"""Kimura's diffusion fixation probability of a new mutant (p = 1/(2N)) with
     allele advantage :math:`\Delta = s`, diploid, :math:`N_e = N`:
 
     .. math:: u(s) = \frac{1-e^{-2s}}{1-e^{-4Ns}}, \qquad
               \text{small-}s\text{ form: } u(s) = \frac{2s}{1-e^{-4Ns}} .
 
-    :math:`u(0) = 1/(2N)`; the small-s form has the exact odd part
-    :math:`u(s)-u(-s) = 2s` (and, like Moran's diffusion form, is a probability only for |s| ≪ 1)."""
+    :math:`u(0) = 1/(2N)`; the small-s form has the exact odd part :math:`u(s)-u(-s) = 2s`
+    (and, like Moran's diffusion form, is a probability only for |s| ≪ 1). It is the
+    Moran form of 2N copies at 2s."""
 
-    N: Any = sp.Symbol("N", integer=True, positive=True)
-    diffusion: bool = False
-
-    def __post_init__(self):
-        population("N", self.N)
-
-    def sympy(self, delta=DELTA):
-        n = sym(self.N)
-        top = 2 * delta if self.diffusion else 1 - sp.exp(-2 * delta)
-        return top / (1 - sp.exp(-4 * n * delta))
-
-    def jax(self, delta):
-        # u(s) is the Moran form of size 2N at 2s (diffusion: the same).
-        return _fixation_jax(2 * delta, 2 * numeric_param("N", self.N), self.diffusion)
+    scale: ClassVar[int] = 2
+    copies: ClassVar[int] = 2
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ import functools
 import sympy as sp
 
 from ..._errors import NotSupportedError, ShapeError
-from .functions import Hard, KimuraFixation, Linear, MoranFixation, Probit, SelectionFunction
+from .functions import FixationProbability, Hard, Linear, Probit, SelectionFunction
 from .mutation import AnisotropicGaussian, Gaussian, MutationLaw, Radial
 from .params import sym
 
@@ -112,27 +112,17 @@ def _(sel: Hard, mutation, grad):
 
 
 @mean_displacement.register
-def _(sel: MoranFixation, mutation, grad):
-    # Odd part of the diffusion form: pi(s) - pi(-s) = s, so E[eps pi(eps.c)] = Sigma c / 2
-    # for any symmetric mutation law (the even part averages out against eps).
+def _(sel: FixationProbability, mutation, grad):
+    # Odd part of the diffusion form: pi(t) - pi(-t) = t with t = scale * s, so
+    # E[eps pi(eps.c)] = scale * Sigma c / 2 for any symmetric mutation law (the even
+    # part averages out against eps): Sigma c / 2 (Moran), Sigma c (Kimura).
     if not sel.diffusion:
         raise NotSupportedError(
-            "the exact Moran form has no closed `mean_displacement`: its odd part is s/2 only to O(s^2) "
-            "(MATH.md B8); use `MoranFixation(N, diffusion=True)` or simulate with `anneal`."
+            f"the exact {type(sel).__name__} form has no closed `mean_displacement`: its odd part is linear in s "
+            f"only to O(s^2) (MATH.md B8); use `{type(sel).__name__}(N, diffusion=True)` or simulate with `anneal`."
         )
     c = _vector(grad)
-    return mutation.covariance(len(c)) * c / 2
-
-
-@mean_displacement.register
-def _(sel: KimuraFixation, mutation, grad):
-    if not sel.diffusion:
-        raise NotSupportedError(
-            "Kimura's new-mutant form has no closed `mean_displacement`: its odd part is s only to O(s^2); "
-            "use `KimuraFixation(N, diffusion=True)` (u = 2s/(1-e^{-4Ns})) or simulate with `anneal`."
-        )
-    c = _vector(grad)
-    return mutation.covariance(len(c)) * c
+    return sp.Rational(sel.scale, 2) * mutation.covariance(len(c)) * c
 
 
 @functools.singledispatch
