@@ -224,6 +224,8 @@ def cmd_report(args, out) -> int:
 
     _check_counts(args)
     check_out(args.out)  # before the checks run: a bad `--out` is known at once
+    if not 1.0 <= args.width <= 20.0:
+        raise _BadInput(f"`--width` is a text width in inches from 1 to 20, got {args.width!r}.")
     if args.pdf:
         require_tex()  # and a missing TeX Live too, not after minutes of checks
     cat = _catalogue(args)
@@ -234,7 +236,7 @@ def cmd_report(args, out) -> int:
             sys.stderr.write(f"pricesym: `{n}` could not be checked: {e}\n")
         return 1
     files = write_report([cat[n] for n in names], reports, args.out, pdf=args.pdf, level=args.section_level,
-                         names=not args.no_names)
+                         names=not args.no_names, width=args.width)
     failed = [n for n in names if not reports[n].passed]
     for path in (files.tex, files.body, files.sty, files.pdf):
         if path is not None:

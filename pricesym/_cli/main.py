@@ -117,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--section-level", choices=("section", "subsection", "subsubsection"), default="section",
                    help="heading level of each derivation (default section; subsection inside a paper's appendix)")
     p.add_argument("--no-names", action="store_true", help="leave out the catalogue names (for a paper)")
+    p.add_argument("--width", type=float, default=6.5, metavar="IN",
+                   help="the paper's text width in inches, formulas are broken to fit (default 6.5; 3.3 for a column)")
 
     p = command("verify", "Decide whether two expressions are equal: a proof, or instances decided without rounding.")
     p.add_argument("lhs", metavar="LHS")

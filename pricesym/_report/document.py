@@ -14,7 +14,7 @@ from .equations import render_result, render_steps
 from .model import models, render_model
 from .printer import symbol_names
 from .rst import prose as docstring_prose
-from .rst import rst_inline, rst_to_latex
+from .rst import rst_inline, rst_to_latex, text_width
 from .table import render_table
 from .text import escape, inline, plain
 
@@ -24,10 +24,17 @@ __all__ = ["SECTION_LEVELS", "preamble", "style", "figure_file", "render_section
 _PACKAGES = ("amsmath", "amssymb", "array", "booktabs", "tabularx", "graphicx", "fancyvrb")
 
 
+# \psfit{formula}: the formula in display style, shrunk to the line when it is wider.
+_MACROS = (
+    r"\allowdisplaybreaks",
+    r"\newcommand{\psfit}[1]{\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{$\displaystyle #1$}}",
+)
+
+
 def preamble() -> str:
     r"""The packages and macros the sections need (all in texlive-latex-base or
     -recommended): what ``\usepackage{pricesym}`` loads."""
-    return "\n".join([*(r"\usepackage{%s}" % p for p in _PACKAGES), r"\allowdisplaybreaks", ""])
+    return "\n".join([*(r"\usepackage{%s}" % p for p in _PACKAGES), *_MACROS, ""])
 
 
 def style() -> str:
@@ -37,7 +44,7 @@ def style() -> str:
         r"\NeedsTeXFormat{LaTeX2e}",
         r"\ProvidesPackage{pricesym}[2026/12/01 pricesym appendix support]",
         *(r"\RequirePackage{%s}" % p for p in _PACKAGES),
-        r"\allowdisplaybreaks",
+        *_MACROS,
         r"\providecommand{\texorpdfstring}[2]{#1}",
         r"\endinput",
         "",
@@ -70,14 +77,18 @@ SECTION_LEVELS = ("section", "subsection", "subsubsection")
 
 
 def render_section(derivation: Derivation, report: CheckReport | None, *, level: str = "section",
-                   names: bool = True) -> str:
+                   names: bool = True, width: float = 6.5) -> str:
     """One ``\\section`` (or ``level``) for a derivation and its check report (None: not
-    checked). ``names=False`` leaves out the catalogue name, for a paper."""
+    checked). ``names=False`` leaves out the catalogue name, for a paper; formulas are
+    broken for a text ``width`` in inches (6.5: a full page; about 3.3: one column of
+    a two-column paper)."""
     if not isinstance(derivation, Derivation):
         raise ReportError(f"`derivation` must be a `ps.Derivation`, got {derivation!r}.")
     if level not in SECTION_LEVELS:
         raise ReportError(f"`level` must be one of {', '.join(SECTION_LEVELS)}, got {level!r}.")
-    with symbol_names(derivation.notation):
+    if not 1.0 <= width <= 20.0:
+        raise ReportError(f"`width` is a text width in inches from 1 to 20, got {width!r}.")
+    with symbol_names(derivation.notation), text_width(width):
         return _section(derivation, report, level, names)
 
 
@@ -128,10 +139,10 @@ def _section(derivation: Derivation, report: CheckReport | None, level: str, nam
 
 
 def render_body(derivations: Sequence[Derivation], results: Mapping[str, CheckReport], *, level: str = "section",
-                names: bool = True) -> str:
+                names: bool = True, width: float = 6.5) -> str:
     """The fragment: a header comment and one section (or ``level``) per derivation."""
-    return _BODY_HEADER + "\n" + "\n".join(render_section(d, results.get(d.name), level=level, names=names)
-                                           for d in derivations)
+    return _BODY_HEADER + "\n" + "\n".join(render_section(d, results.get(d.name), level=level, names=names,
+                                                          width=width) for d in derivations)
 
 
 _INTRO = r"""Each section below states a closed form derived symbolically (SymPy) from a

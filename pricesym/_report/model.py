@@ -131,7 +131,7 @@ def render_model(model: Model, where: str) -> str:
         return (intro + "latexify-py could not render the model \\texttt{%s} (%s); its Python source:\n%s"
                 % (escape(model.name, where), escape(reason(exc), where), _verbatim(source, where)))
     check_math(tex, where)
-    return intro + "\\begin{equation*}\n%s\n\\end{equation*}" % tex
+    return intro + "\\begin{equation*}\n\\psfit{%s}\n\\end{equation*}" % tex  # shrunk to a narrow column
 
 
 def reason(exc: Exception) -> str:

@@ -3,18 +3,38 @@ r"""Docstring prose (a reStructuredText subset) to LaTeX: ``.. math::`` blocks,
 
 from __future__ import annotations
 
+import contextlib
 import re
 import textwrap
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from .breaking import split_top, visible_width
 from .text import check_math, escape, math
 
-__all__ = ["rst_inline", "rst_to_latex", "prose", "CAPACITY"]
+__all__ = ["rst_inline", "rst_to_latex", "prose", "capacity", "text_width"]
 
 # Glyph widths (`visible_width`) per display line: 6.5in at 11pt is ~79 of them
-# (measured 5.9pt each on the catalogue's expressions, spread ±25%). Longer
-# expressions are broken to fit (`break_lines`).
-CAPACITY = 70
+# (measured 5.9pt each on the catalogue's expressions, spread ±25%); 70 leaves room.
+# Longer expressions are broken to fit (`break_lines`).
+_GLYPHS_PER_INCH = 70 / 6.5
+_WIDTH: ContextVar[float] = ContextVar("text_width", default=6.5)
+
+
+def capacity() -> int:
+    """Glyphs per display line at the text width in force (`text_width`)."""
+    return int(_GLYPHS_PER_INCH * _WIDTH.get())
+
+
+@contextlib.contextmanager
+def text_width(inches: float) -> Iterator[None]:
+    """Break formulas for a text width of ``inches`` inside the block (6.5 for a full
+    page at 11 pt, about 3.3 for a column of a two-column paper)."""
+    token = _WIDTH.set(float(inches))
+    try:
+        yield
+    finally:
+        _WIDTH.reset(token)
 
 
 _DIRECTIVE = re.compile(r"^(\s*)\.\. ([A-Za-z-]+)::\s*(.*)$")
@@ -59,14 +79,19 @@ def _display(equations: list[str], where: str) -> str:
         parts = [e]
         for space in (r"\qquad", r"\quad"):
             if r"\\" not in e:
-                parts = [q for p in parts for q in (split_top(p, space) if visible_width(p) > CAPACITY else [p])]
+                parts = [q for p in parts for q in (split_top(p, space) if visible_width(p) > capacity() else [p])]
         rows.extend(p.strip().rstrip(",").strip() for p in parts if p.strip())
     if not rows:
         return ""
-    if len(rows) == 1 and r"\\" not in rows[0]:
+    if any("&" in r.replace(r"\&", "") for r in rows):
+        return "\\begin{align*}\n%s\n\\end{align*}" % " \\\\\n".join(rows)
+    # Hand-written formulas cannot be broken by us: each row shrinks to the line if it
+    # is wider (\psfit, pricesym.sty), so a narrow column gets no overfull box.
+    if all(r"\\" not in r for r in rows):
+        rows = [r"\psfit{%s}" % r for r in rows]
+    if len(rows) == 1:
         return "\\begin{equation*}\n%s\n\\end{equation*}" % rows[0]
-    env = "align*" if any("&" in r.replace(r"\&", "") for r in rows) else "gather*"
-    return "\\begin{%s}\n%s\n\\end{%s}" % (env, " \\\\\n".join(rows), env)
+    return "\\begin{gather*}\n%s\n\\end{gather*}" % " \\\\\n".join(rows)
 
 
 def rst_to_latex(doc: str, where: str) -> str:

@@ -108,11 +108,12 @@ def _figures(derivations: Sequence[Derivation], results, staging: Path) -> list[
 
 def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckReport], out: str | Path, *,
                  pdf: bool = False, title: str = "Derivations and their numerical verification",
-                 level: str = "section", names: bool = True) -> ReportFiles:
+                 level: str = "section", names: bool = True, width: float = 6.5) -> ReportFiles:
     """Write ``out/appendix.tex`` (complete document), ``out/appendix-body.tex``
     (fragment), ``out/pricesym.sty``, figures, and with ``pdf=True``
     ``out/appendix.pdf`` (latexmk). ``level``: the heading of each derivation
-    (section, subsection, subsubsection); ``names=False`` leaves out catalogue names.
+    (section, subsection, subsubsection); ``names=False`` leaves out catalogue names;
+    ``width``: the paper's text width in inches, which formulas are broken to fit.
 
     ``results`` maps derivation names to their `CheckReport`s (a missing name is
     reported as not checked). Raises `ReportError` when TeX Live is missing
@@ -122,7 +123,7 @@ def write_report(derivations: Sequence[Derivation], results: Mapping[str, CheckR
     if pdf:
         require_tex()
     out = check_out(out)
-    body = render_body(derivations, results, level=level, names=names)
+    body = render_body(derivations, results, level=level, names=names, width=width)
     document = render_document(derivations, results, title=title, body=body)
     try:
         out.mkdir(parents=True, exist_ok=True)

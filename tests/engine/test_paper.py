@@ -62,3 +62,12 @@ def test_the_style_loads_every_package_the_body_needs(appendix):
                              (r"\begin{align*}", "amsmath")]:
         if command in body:
             assert r"\RequirePackage{%s}" % package in sty
+
+
+def test_formulas_are_broken_for_the_text_width_asked():
+    from pricesym._report.document import render_section
+
+    d = CATALOGUE["gd/finite-step"]
+    full, column = render_section(d, None, width=6.5), render_section(d, None, width=3.3)
+    assert column.count(r"&\quad") > full.count(r"&\quad")  # more continuation lines in a column
+    assert r"\psfit{" in column  # and what cannot be broken shrinks to the line

@@ -121,7 +121,7 @@ def test_docstring_prose():
     doc = "Some :math:`p^2` and ``code``.\n\n.. math:: a = b\n\n* one\n* two σ\n"
     assert rst_to_latex(doc, "doc") == (
         "Some $p^2$ and \\texttt{code}.\n\n"
-        "\\begin{equation*}\na = b\n\\end{equation*}\n\n"
+        "\\begin{equation*}\n\\psfit{a = b}\n\\end{equation*}\n\n"
         "\\begin{itemize}\n  \\item one\n  \\item two \\(\\sigma\\)\n\\end{itemize}"
     )
     multi = ".. math::\n\n    a &= b \\\\\n    c &= d\n"
