@@ -92,6 +92,8 @@ def model_latex(model: Model) -> str:
     import latexify
 
     tex = latexify.get_latex(_without_namespace(model.fn), use_math_symbols=True)
+    if model.latex:  # the model's mathematical name in place of its Python name
+        tex = tex.replace(r"\mathrm{%s}" % model.name.replace("_", r"\_"), model.latex, 1)
     for name, notation in _MODEL_FUNCTIONS.items():
         tex = tex.replace(name, notation)
     # latexify puts string subscripts (x["rho_G"]) raw into \textrm: escape them.

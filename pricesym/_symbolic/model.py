@@ -41,6 +41,7 @@ class Model:
 
     fn: Callable
     name: str
+    latex: str | None = None  # the model's mathematical name in reports (e.g. r"U_i"), else its Python name
 
     def sympy(self, *args, **kwargs):
         """Evaluate symbolically: SymPy scalars, or a column ImmutableMatrix for vectors."""
@@ -63,6 +64,17 @@ class Model:
         )
 
 
-def model(fn: Callable) -> Model:
-    """Decorator: declare a model ``fn(np, *args)`` for both interpreters."""
-    return Model(fn=fn, name=fn.__name__)
+def model(fn: Callable | None = None, *, latex: str | None = None):
+    """Decorator: declare a model ``fn(np, *args)`` for both interpreters.
+
+    ``@ps.model`` or ``@ps.model(latex=r"U_i")``: ``latex`` is the model's name in
+    mathematics, used where reports show its definition (default: its Python name)."""
+    if latex is not None and not isinstance(latex, str):
+        raise TypeError(f"`latex` must be LaTeX text such as r'U_i', got {latex!r}.")
+
+    def declare(f: Callable) -> Model:
+        if not callable(f):
+            raise TypeError(f"`@ps.model` decorates a function `f(np, ...)`, got {f!r}.")
+        return Model(fn=f, name=f.__name__, latex=latex)
+
+    return declare(fn) if fn is not None else declare

@@ -312,3 +312,16 @@ def test_paper_options_heading_level_and_no_catalogue_names(catalogue):
     assert "Catalogue name" not in body
     with pytest.raises(ps.ReportError, match="`level` must be one of section, subsection"):
         render_body([d], {}, level="chapter")
+
+
+def test_a_model_is_shown_under_its_mathematical_name(tmp_path):
+    source = tmp_path / "named_model.py"
+    source.write_text("import pricesym as ps\n\n@ps.model(latex=r'U_i')\ndef regression_utility(np, w, z, y):\n"
+                      "    return -(w * z - y) ** 2 / 2\n")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("named_model", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tex = _model.model_latex(module.regression_utility)
+    assert tex.startswith("U_i(w, z, y) =") and "regression" not in tex
