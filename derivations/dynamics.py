@@ -28,7 +28,7 @@ from pricesym.dynamics import (
     modified_loss,
     series_coefficients,
 )
-from pricesym.numeric import estimate
+from pricesym.numeric import estimate, minibatch_law, taylor_coefficients
 
 TAILCALLED = 'tailcalled (2022), "Price\'s equation for neural networks", LessWrong.'
 BARRETT_DHERIN = "Barrett, D. G. T. & Dherin, B. (2021). Implicit gradient regularization. ICLR; arXiv:2009.11162."
@@ -60,6 +60,12 @@ def _named(table: dict, name: str, tex: str, definition) -> sp.Symbol:
     symbol = sp.Symbol(name, real=True)
     table[symbol] = (definition, tex)
     return symbol
+
+
+def _identity(lhs, rhs, what: str) -> None:
+    """A rewrite the derivation relies on, proved symbolically when the entry is built."""
+    if sp.cancel(sp.expand(lhs - rhs)) != 0:
+        raise ps.RegistryError(f"{what}: the symbolic identity left a remainder {sp.expand(lhs - rhs)!r}.")
 
 
 def _observables(table: dict) -> dict:
@@ -123,6 +129,23 @@ def _flow_change(w, time):
 
 
 # ============================================================================ gd/finite-step
+
+
+def _flow_map3(w, time):
+    """The flow of grad U to third order in time: w + tF + t^2/2 DF[F] + t^3/6 (D^2F[F,F] + DF[DF[F]])."""
+    field = jax.grad(_utility)
+    second = lambda v: jax.jvp(field, (v,), (field(v),))[1]
+    f = field(w)
+    return w + time * f + time**2 / 2 * second(w) + time**3 / 6 * jax.jvp(second, (w,), (f,))[1]
+
+
+@jax.jit
+def _step_and_flow_coefficients(w):
+    """Taylor coefficients in eta, to eta^3, of the property's change under one real GD step and
+    along the flow (Taylor-mode autodiff, taylor_coefficients)."""
+    gd = taylor_coefficients(lambda h: _gd_change(w, h), 3)
+    flow = taylor_coefficients(lambda h: _property(_flow_map3(w, h)) - _property(w), 3)
+    return gd, flow
 
 
 def _residual_figure(coefficients):
@@ -212,6 +235,16 @@ def gd_finite_step() -> ps.Derivation:
         w = np.array([v["w1"], v["w2"]])
         return float(_gd_change_jit(jnp.asarray(w), v["eta"])) - _flow_change(w, v["eta"])
 
+    def series_ref(which):
+        def reference(v):
+            gd, flow = (np.asarray(c) for c in _step_and_flow_coefficients(jnp.array([v["w1"], v["w2"]])))
+            powers = v["eta"] ** np.arange(4)
+            if which == 2:
+                return (gd[2] - flow[2]) * v["eta"] ** 2
+            return float((gd if which == 0 else flow) @ powers)
+
+        return reference
+
     steps = (
         ps.Step(lhs=r"\Delta x_{\mathrm{GD}}", rhs=(r"\sum_k \frac{\eta^k}{k!} D^k x[\nabla U, \dots]"),
                 why=r"Taylor series of $x(w + \eta\nabla U)$ in $\eta$: the direction $\nabla U$ is frozen at $w$",
@@ -245,6 +278,15 @@ def gd_finite_step() -> ps.Derivation:
         ),
         steps=steps,
         checks=(
+            ps.autodiff(series_ref(0), target=ps.part(0), label="GD step, Taylor coefficients", vectorize=False,
+                        describe="Taylor coefficients to eta^3 at eta = 0 (Taylor-mode autodiff) of the real step's "
+                                 "change x(w + eta grad U) - x(w)"),
+            ps.autodiff(series_ref(1), target=ps.part(1), label="flow, Taylor coefficients", vectorize=False,
+                        describe="Taylor coefficients to eta^3 of x along the third-order flow map w + tF + "
+                                 "t^2/2 DF[F] + t^3/6 (D^2F[F,F] + DF[DF[F]]), F = jax.grad U, derivatives by jax.jvp "
+                                 "(it agrees with the flow to O(t^4))"),
+            ps.autodiff(series_ref(2), target=ps.part(2), label="GD minus flow, eta^2 coefficient", vectorize=False,
+                        describe="difference of the two eta^2 Taylor coefficients above"),
             ps.order(gd_ref, small=eta, sweep=sweep, order=4, target=ps.part(0), label="GD step to O(eta^3)",
                      vectorize=False,
                      describe="real gradient steps w + eta grad U on the model (JAX); residual against the series",
@@ -279,20 +321,89 @@ _deep_linear_grad = jax.grad(_deep_linear_L)
 _deep_linear_grad_jit = jax.jit(_deep_linear_grad)
 
 
-@jax.jit
-def _modified_field(w, step, s_):
-    """-grad of L + (step/4)|grad L|^2, differentiated from the model by JAX (reference side)."""
-    modified = lambda v: _deep_linear_L(v, s_) + step / 4 * jnp.sum(_deep_linear_grad(v, s_) ** 2)
-    return -jax.grad(modified)(w)
+def _gd_step(w, step, s_):
+    """One real gradient step w - step grad L (JAX gradient of the model)."""
+    return w - step * _deep_linear_grad(w, s_)
+
+
+def _flow_field(w, s_):
+    """The field of the flow of L, dw/dt = -grad L."""
+    return -_deep_linear_grad(w, s_)
+
+
+def _interpolating_field(w, step, s_):
+    r"""The field F = f0 + step f1 whose flow matches real GD steps to O(step^3), built
+    from GD and the flow of L only (backward error analysis, no modified loss): f0 is
+    the flow's field, and f1 = (step^2 coefficient of the GD step) - (t^2 coefficient
+    of the flow of L), both Taylor coefficients by autodiff (the flow's is
+    (1/2) Df0[f0], its second time derivative over 2)."""
+    f0 = _flow_field(w, s_)
+    gd_second = taylor_coefficients(lambda h: _gd_step(w, h, s_), 2)[2]
+    flow_second = jax.jvp(lambda v: _flow_field(v, s_), (w,), (f0,))[1] / 2
+    return f0 + step * (gd_second - flow_second)
+
+
+def _flow_taylor(w, time, step, s_):
+    """The flow of the interpolating field (at ``step``) for ``time``, to third order in
+    ``time``: w + t F + t^2/2 DF[F] + t^3/6 (D^2F[F, F] + DF[DF[F]]), derivatives by jvp."""
+    field = lambda v: _interpolating_field(v, step, s_)
+    second = lambda v: jax.jvp(field, (v,), (field(v),))[1]
+    f = field(w)
+    return w + time * f + time**2 / 2 * second(w) + time**3 / 6 * jax.jvp(second, (w,), (f,))[1]
+
+
+_CHEBYSHEV = 0.5 * np.cos(np.pi * (2 * np.arange(7) + 1) / 14)
+
+
+def _modified_flow_change(w, step, s_):
+    """Phi_step(w) - w for the interpolating field, truncated at step^3. The third-order
+    flow map at time h with the field at step h is a polynomial of degree 6 in h (the
+    field is affine in the step), so its coefficients come exactly from 7 Chebyshev
+    samples (a 7x7 Vandermonde solve); the terms of degree 1 to 3 are kept."""
+    h = jnp.asarray(_CHEBYSHEV)
+    samples = jax.vmap(lambda h_: _flow_taylor(w, h_, h_, s_))(h)
+    coefficients = jnp.linalg.solve(jnp.vander(h, 7, increasing=True), samples)
+    return sum(coefficients[k] * step**k for k in range(1, 4))
+
+
+_GAUSS_LEGENDRE = np.polynomial.legendre.leggauss(8)
+
+
+def _modified_loss_by_line_integral(w, step, s_):
+    r"""The potential of the interpolating field: L(w*) - \int_0^1 F(w* + t(w - w*)) . (w - w*) dt
+    from a minimiser w* = (sqrt s, sqrt s) of L (where the constant is fixed: the modified loss
+    equals L where GD stands still). F is a polynomial of degree 5 along the segment, so 8-point
+    Gauss-Legendre is exact."""
+    start = jnp.sqrt(s_) * jnp.ones(2)
+    nodes, weights = (jnp.asarray(a) for a in _GAUSS_LEGENDRE)
+    t_ = (nodes + 1) / 2
+    points = start + t_[:, None] * (w - start)
+    field = jax.vmap(lambda v: _interpolating_field(v, step, s_))(points)
+    return _deep_linear_L(start, s_) - jnp.sum(weights / 2 * (field @ (w - start)))
 
 
 @jax.jit
 def _iterate_velocity(w, step, s_):
     """Velocity at w of the curve through three real GD iterates w0, w1, w2 taken at times
     0, step, 2 step: the one-sided difference (-3 w0 + 4 w1 - w2)/(2 step), error O(step^2)."""
-    w1_ = w - step * _deep_linear_grad(w, s_)
-    w2_ = w1_ - step * _deep_linear_grad(w1_, s_)
+    w1_ = _gd_step(w, step, s_)
+    w2_ = _gd_step(w1_, step, s_)
     return (-3 * w + 4 * w1_ - w2_) / (2 * step)
+
+
+_interpolating_field_jit = jax.jit(_interpolating_field)
+
+
+@jax.jit
+def _implicit_references(w, step, s_):
+    """(modified loss by line integral, interpolating field, flow expansion to step^3) at one point."""
+    return (_modified_loss_by_line_integral(w, step, s_), _interpolating_field(w, step, s_),
+            _modified_flow_change(w, step, s_))
+
+
+def _through_eta2(result):
+    """Check target: the flow expansion's terms in eta and eta^2 (what one GD step determines)."""
+    return result[2].applyfunc(lambda e: sp.expand(e).coeff(eta, 1) * eta + sp.expand(e).coeff(eta, 2) * eta**2)
 
 
 def _truncate(expr, var, order: int):
@@ -346,14 +457,21 @@ def gd_implicit_regularization() -> ps.Derivation:
         return np.asarray(_iterate_velocity(jnp.array([v["w1"], v["w2"]]), v["eta"], v["s"]))
 
     def ode_ref(v):
+        # The flow of the interpolating field (from GD and the flow of L, no 1/4 anywhere).
         w0 = np.array([v["w1"], v["w2"]])
-        rhs = lambda _, w: np.asarray(_modified_field(w, v["eta"], v["s"]))
+        rhs = lambda _, w: np.asarray(_interpolating_field_jit(jnp.asarray(w), v["eta"], v["s"]))
         sol = scipy.integrate.solve_ivp(rhs, (0.0, v["eta"]), w0, **ODE)
         return sol.y[:, -1] - w0
 
-    def loss_ref(v):
-        w = _weights(v)
-        return _deep_linear_L(w, v["s"]) + v["eta"] / 4 * jnp.sum(_deep_linear_grad(w, v["s"]) ** 2)
+    def gd_ref(v):
+        return -v["eta"] * np.asarray(_deep_linear_grad_jit(jnp.array([v["w1"], v["w2"]]), v["s"]))
+
+    def exact_ref(which):
+        # One compiled program gives the three exact references of an instance.
+        def reference(v):
+            return np.asarray(_implicit_references(_weights(v), v["eta"], v["s"])[which])
+
+        return reference
 
     return ps.Derivation(
         lhs=(r"\tilde L", r"-\nabla\tilde L", r"\Phi^{\tilde L}_\eta(w) - w"),
@@ -382,13 +500,29 @@ def gd_implicit_regularization() -> ps.Derivation:
                               "steps, against the modified field",
                      tolerance="fitted log-log slope >= 2 - 0.25: the iterates' velocity is the modified field up to "
                                "O(eta^2) (the plain field -grad L, c = 0, gives slope 1 and fails)"),
+            ps.autodiff(exact_ref(1), target=ps.part(1), label="interpolating field", vectorize=False,
+                        describe="f0 + eta f1 with f0 = -jax.grad L (the flow of L) and f1 = (eta^2 coefficient of "
+                                 "the real GD step) - (t^2 coefficient of the flow of L), both by autodiff: the field "
+                                 "whose flow matches GD to O(eta^3), built without the modified loss"),
+            ps.autodiff(exact_ref(0), target=ps.part(0), label="potential of the field", vectorize=False,
+                        describe="L(w*) minus the line integral of the interpolating field from a minimiser "
+                                 "w* = (sqrt s, sqrt s) of L (8-point Gauss-Legendre, exact for this polynomial)",
+                        tolerance="float64 round-off: rel 1e-10, abs 1e-12 (the modified loss is defined up to a "
+                                  "constant, fixed by equality with L where grad L = 0)"),
+            ps.autodiff(exact_ref(2), target=ps.part(2), label="flow expansion to eta^3", vectorize=False,
+                        describe="the third-order flow map w + tF + t^2/2 DF[F] + t^3/6 (D^2F[F,F] + DF[DF[F]]) "
+                                 "of the interpolating field (derivatives by jax.jvp) at t = eta, a polynomial of "
+                                 "degree 6 in eta: its coefficients from 7 Chebyshev samples, kept to eta^3"),
             ps.order(ode_ref, small=eta, sweep=(0.08, 0.04, 0.02, 0.01), order=4, target=ps.part(2),
-                     label="modified flow by ODE", vectorize=False,
-                     describe="solve_ivp (DOP853, rtol 1e-12, atol 1e-14) of dw/dt = -grad(L + eta/4 |grad L|^2), "
-                              "the field differentiated from the model by JAX, run for time eta",
+                     label="flow by ODE", vectorize=False,
+                     describe="solve_ivp (DOP853, rtol 1e-12, atol 1e-14) of the interpolating field, run for "
+                              "time eta",
                      tolerance="fitted log-log slope >= 4 - 0.25 (expansion to eta^3: remainder O(eta^4))"),
-            ps.autodiff(loss_ref, target=ps.part(0), label="modified loss",
-                        describe="L + eta/4 |jax.grad L|^2 from the model"),
+            ps.exact(gd_ref, target=_through_eta2, label="against one GD step, through eta^2", vectorize=False,
+                     describe="one real gradient step (w - eta jax.grad L(w)) - w, against the expansion's terms "
+                              "in eta and eta^2: the modified flow is GD up to O(eta^3)",
+                     tolerance="float64 round-off: rel 1e-10, abs 1e-12 (a GD step is linear in eta, so the "
+                               "eta^2 terms must vanish)"),
         ),
         references=(BARRETT_DHERIN, "MATH.md D9.", SAXE),
         model=deep_linear_loss,
@@ -401,8 +535,7 @@ B = sp.Symbol("B", positive=True, integer=True)
 # A linear-regression dataset: inputs z_i in R^2 and targets y_i (MATH.md D10's vectors as inputs).
 REGRESSION_Z = ((1, 0), (0, 1), (1, 1), (2, -1))
 REGRESSION_Y = (1, -1, 0, 2)
-_BATCH_MAX = 8  # largest batch the with-replacement check draws (batches may exceed n)
-_MINIBATCHES = 40_000
+_BATCH_MAX = 8  # largest batch of the with-replacement check (batches may exceed n)
 
 
 @ps.model
@@ -419,19 +552,7 @@ def _regression_grads(w):
     return jax.vmap(grad, in_axes=(None, 0, 0))(w, z, y)
 
 
-def _minibatch_means(g, batch, key, *, replace: bool, samples: int):
-    """Means of ``samples`` minibatches of size ``batch`` (a traced integer) drawn from the rows of g.
-
-    Shapes cannot depend on a traced batch size, so a fixed number of indices is
-    drawn per minibatch and all but the first ``batch`` are masked out. Without
-    replacement the indices are a random permutation (argsort of uniforms)."""
-    n = g.shape[0]
-    if replace:
-        idx = jax.random.randint(key, (samples, _BATCH_MAX), 0, n)
-    else:
-        idx = jnp.argsort(jax.random.uniform(key, (samples, n)), axis=1)
-    mask = (jnp.arange(idx.shape[1]) < batch).astype(g.dtype)
-    return jnp.einsum("mbd,b->md", g[idx], mask) / batch
+_regression_grads_jit = jax.jit(_regression_grads)
 
 
 @ps.derivation("sgd/noise-covariance")
@@ -456,13 +577,15 @@ def sgd_noise_covariance() -> ps.Derivation:
     mean = sum(grads[1:], grads[0]) / n
     second_moment = sum((g * g.T for g in grads[1:]), grads[0] * grads[0].T) / n
 
-    def cov_ref(replace):
-        def ref(v, key):
-            w = _weights(v)
-            g = _regression_grads(w)
-            ghat = _minibatch_means(g, v["B"], key, replace=replace, samples=_MINIBATCHES)
-            dev = ghat - g.mean(axis=0)  # the exact full-data mean, so products are unbiased
-            return estimate(dev[:, :, None] * dev[:, None, :])
+    def enumerated_ref(replace):
+        def ref(v):
+            # Every minibatch with its probability: the exact law of the minibatch mean.
+            counts, prob = minibatch_law(n, int(round(v["B"])), replace=replace)
+            g = np.asarray(_regression_grads_jit(jnp.array([v["w1"], v["w2"]])))
+            ghat = counts @ g / counts.sum(axis=1, keepdims=True)
+            mean = prob @ ghat
+            dev = ghat - mean
+            return np.einsum("m,mi,mj->ij", prob, dev, dev)
 
         return ref
 
@@ -486,15 +609,17 @@ def sgd_noise_covariance() -> ps.Derivation:
                         r"g_{i_c}) = -\Sigma/(n-1)$: finite-population factor $\frac{n-B}{n-1}$"),
         ),
         checks=(
-            ps.monte_carlo(cov_ref(True), target=ps.part(0), label="with replacement",
-                           domains={B: ps.integers(1, _BATCH_MAX)},
-                           describe=f"{_MINIBATCHES:.0e} minibatches drawn with replacement (JAX); per-example "
-                                    "gradients by jax.grad of the model; products of deviations from the exact mean"),
-            # B = n is left out: every batch is then the whole dataset, the covariance 0 and
-            # the SE 0, so there is nothing to sample (the steps evaluate that case).
-            ps.monte_carlo(cov_ref(False), target=ps.part(1), label="without replacement",
-                           domains={B: ps.integers(1, n - 1)},
-                           describe=f"{_MINIBATCHES:.0e} minibatches drawn without replacement (random permutations)"),
+            ps.exact(enumerated_ref(True), target=ps.part(0), label="every minibatch, with replacement",
+                     domains={B: ps.integers(1, _BATCH_MAX)}, vectorize=False,
+                     describe="all multisets of B examples with their multinomial probabilities "
+                              "(minibatch_law); per-example gradients by jax.grad of the model; covariance of "
+                              "the minibatch mean under that law"),
+            # B = n is left out: every batch is then the whole dataset and the covariance 0, so a
+            # relative comparison has nothing to compare (the steps evaluate that case).
+            ps.exact(enumerated_ref(False), target=ps.part(1), label="every minibatch, without replacement",
+                     domains={B: ps.integers(1, n - 1)}, vectorize=False,
+                     describe="all C(n, B) subsets, equally likely (minibatch_law); covariance of the minibatch "
+                              "mean under that law"),
         ),
         references=("MATH.md D10.", LI_TAI_E),
         model=regression_utility,
@@ -506,6 +631,7 @@ def sgd_noise_covariance() -> ps.Derivation:
 h1, h2 = sp.symbols("h1 h2", positive=True)
 c11, c22 = sp.symbols("c11 c22", positive=True)
 c12 = sp.Symbol("c12", real=True)
+dt = sp.Symbol("dt", positive=True)  # Euler-Maruyama step of the SDE (a check's own symbol)
 _CHAINS = 20_000
 _CHAIN_STEPS = 120
 
@@ -515,6 +641,82 @@ def quadratic_example(np, w1, w2, h1, h2, e1, e2):
     """Per-example loss (1/2) w^T H w + zeta_i . w with H = diag(h1, h2) and an offset zeta_i
     (mean 0 over the dataset): the gradient noise is the offsets'."""
     return (h1 * w1**2 + h2 * w2**2) / 2 + e1 * w1 + e2 * w2
+
+
+def _sde_offsets(v):
+    """The dataset's gradient offsets: +-sqrt(2) times the Cholesky columns of C (4 examples,
+    mean 0, covariance C)."""
+    chol = jnp.linalg.cholesky(jnp.array([[v["c11"], v["c12"]], [v["c12"], v["c22"]]]))
+    return jnp.sqrt(2.0) * jnp.stack([chol[:, 0], -chol[:, 0], chol[:, 1], -chol[:, 1]])
+
+
+def _example_gradient(w, e, v):
+    return jax.grad(lambda w_: quadratic_example.jax(w_[0], w_[1], v["h1"], v["h2"], e[0], e[1]))(w)
+
+
+def _stationary_moments(maps, offsets):
+    r"""Stationary mean and covariance of the chain w' = A_i w + b_i, i uniform over the rows of
+    ``maps`` (A_i) and ``offsets`` (b_i): the exact law of its first two moments. The state
+    (1, m, vec M) moves by a linear map (its matrix by jax.jacfwd of one step of the moments);
+    its 2^48-th power, by squaring, is the stationary limit from w = 0."""
+    def moments(x):
+        m, M = x[1:3], x[3:].reshape(2, 2)
+        Am = maps @ m
+        b = x[0] * offsets  # the constant 1 carries the affine part, so one step is linear in x
+        second = (jnp.einsum("kij,jl,kml->im", maps, M, maps) + jnp.einsum("ki,kj->ij", Am, offsets)
+                  + jnp.einsum("ki,kj->ij", offsets, Am) + jnp.einsum("ki,kj->ij", b, offsets)) / len(offsets)
+        return jnp.concatenate([x[:1], jnp.mean(Am + b, axis=0), second.reshape(-1)])
+
+    start = jnp.zeros(7).at[0].set(1.0)
+    power = jax.lax.fori_loop(0, 48, lambda _, P: P @ P, jax.jacfwd(moments)(start))
+    x = power @ start
+    m, M = x[1:3], x[3:].reshape(2, 2)
+    return M - jnp.outer(m, m)
+
+
+def _sgd_chain_covariance(v, step):
+    """Stationary covariance of real SGD (batch 1) at learning rate ``step``: each example's
+    step w - step grad l_i(w) is affine, read off by autodiff (A_i its Jacobian, b_i its value at 0)."""
+    offsets = _sde_offsets(v)
+    zero = jnp.zeros(2)
+    one_step = lambda w, e: w - step * _example_gradient(w, e, v)
+    maps = jax.vmap(lambda e: jax.jacfwd(one_step)(zero, e))(offsets)
+    return _stationary_moments(maps, jax.vmap(lambda e: one_step(zero, e))(offsets))
+
+
+def _sde_pieces(v):
+    """Drift matrix H = Hessian of the dataset's mean loss and the covariance of the per-example
+    gradients at w = 0 (both by autodiff of the model)."""
+    offsets = _sde_offsets(v)
+    zero = jnp.zeros(2)
+    mean_loss = lambda w: jnp.mean(jax.vmap(lambda e: quadratic_example.jax(w[0], w[1], v["h1"], v["h2"], e[0], e[1]))(offsets))
+    grads = jax.vmap(lambda e: _example_gradient(zero, e, v))(offsets)
+    centred = grads - grads.mean(axis=0)
+    return jax.hessian(mean_loss)(zero), centred.T @ centred / len(offsets)
+
+
+def _euler_maruyama_covariance(v, dt):
+    """Stationary covariance of the Euler-Maruyama chain of dW = -grad L dt + sqrt(eta C) dB with
+    step ``dt``: W' = (I - dt H) W + sqrt(dt) xi, xi with mean 0 and covariance eta C (a 4-point
+    law: only the first two moments of xi enter the second moments of W)."""
+    H, C = _sde_pieces(v)
+    chol = jnp.linalg.cholesky(v["eta"] * dt * C)
+    noise = jnp.sqrt(2.0) * jnp.stack([chol[:, 0], -chol[:, 0], chol[:, 1], -chol[:, 1]])
+    maps = jnp.broadcast_to(jnp.eye(2) - dt * H, (4, 2, 2))
+    return _stationary_moments(maps, noise)
+
+
+def _sde_params(v) -> dict:
+    """The instance values the SDE references read (one pytree shape, so one compilation)."""
+    return {k: v[k] for k in ("h1", "h2", "c11", "c22", "c12")}
+
+
+@jax.jit
+def _sde_references(params, step, dt_):
+    """Every exact reference of sgd/sde-stationary at once (one compiled program): the SGD chain's
+    stationary covariance at ``step``, the Euler-Maruyama chain's at ``dt_``, and (H, C)."""
+    return (_sgd_chain_covariance(params, step), _euler_maruyama_covariance({**params, "eta": step}, dt_),
+            *_sde_pieces(params))
 
 
 @ps.derivation("sgd/sde-stationary")
@@ -543,11 +745,6 @@ def sgd_sde_stationary() -> ps.Derivation:
     symbols = {h1: ps.uniform(0.5, 2), h2: ps.uniform(0.5, 2), c11: ps.uniform(0.5, 1.5), c22: ps.uniform(0.5, 1.5),
                c12: ps.uniform(-0.4, 0.4), eta: ps.uniform(0.1, 0.4)}
 
-    def matrices(v):
-        Hm = np.diag([v["h1"], v["h2"]])
-        Cm = np.array([[v["c11"], v["c12"]], [v["c12"], v["c22"]]])
-        return Hm, Cm
-
     def chains_ref(v, key):
         # Real SGD: batch size 1 from a dataset of 4 examples whose gradient offsets are
         # +-sqrt(2) times the Cholesky columns of C (mean 0, covariance C).
@@ -565,13 +762,22 @@ def sgd_sde_stationary() -> ps.Derivation:
         return estimate(w[:, :, None] * w[:, None, :])  # E w = 0 exactly: start at 0, offsets of mean 0
 
     def discrete_ref(v):
-        Hm, Cm = matrices(v)
-        A_ = np.eye(2) - v["eta"] * Hm
-        return scipy.linalg.solve_discrete_lyapunov(A_, v["eta"] ** 2 * Cm)
+        return np.asarray(_sde_references(_sde_params(v), v["eta"], 0.01)[0])
 
     def sde_ref(v):
-        Hm, Cm = matrices(v)
-        return scipy.linalg.solve_continuous_lyapunov(Hm, v["eta"] * Cm)
+        # Variation of constants and the Ito isometry: the stationary law of the SDE has
+        # covariance int_0^inf e^{-Ht} (eta C) e^{-Ht} dt; adaptive quadrature (quad_vec).
+        H, C = (np.asarray(m) for m in _sde_references(_sde_params(v), v["eta"], 0.01)[2:])
+        vals, vecs = np.linalg.eigh(H)
+
+        def integrand(time):
+            decay = (vecs * np.exp(-vals * time)) @ vecs.T
+            return (decay @ (v["eta"] * C) @ decay.T).reshape(-1)
+
+        return scipy.integrate.quad_vec(integrand, 0.0, np.inf, epsabs=1e-16, epsrel=1e-13)[0].reshape(2, 2)
+
+    def euler_maruyama_ref(v):
+        return np.asarray(_sde_references(_sde_params(v), v["eta"], v["dt"])[1])
 
     return ps.Derivation(
         lhs=(r"S_{\mathrm{SDE}}", r"S_{\mathrm{disc}}"),
@@ -596,13 +802,24 @@ def sgd_sde_stationary() -> ps.Derivation:
                                     f"covariance C; gradients by jax.grad of the model) run {_CHAIN_STEPS} steps from 0",
                            tolerance=f"4.5 SE; the start at 0 leaves a relative bias "
                                      f"(1 - eta h)^(2*{_CHAIN_STEPS}) <= 5e-6"),
-            ps.exact(discrete_ref, target=ps.part(1), label="discrete Lyapunov", vectorize=False,
-                     describe="scipy.linalg.solve_discrete_lyapunov(I - eta H, eta^2 C)"),
-            ps.exact(sde_ref, target=ps.part(0), label="continuous Lyapunov", vectorize=False,
-                     describe="scipy.linalg.solve_continuous_lyapunov(H, eta C)"),
+            ps.exact(discrete_ref, target=ps.part(1), label="SGD chain, exact moments", vectorize=False,
+                     describe="the real SGD chain's first two moments propagated exactly to stationarity: each "
+                              "example's step is affine (Jacobian and offset by autodiff of the model), the moment "
+                              "map's matrix by jax.jacfwd, its limit by repeated squaring"),
+            ps.quadrature(sde_ref, target=ps.part(0), label="SDE, Ito isometry", rtol=1e-10,
+                          describe="int_0^inf e^{-Ht} eta C e^{-Ht} dt by scipy quad_vec, H the Hessian of the mean "
+                                   "loss and C the per-example gradient covariance (autodiff of the model)",
+                          tolerance="adaptive quadrature at epsrel 1e-13 of a sum of decaying exponentials: rel 1e-10"),
+            ps.order(euler_maruyama_ref, small=dt, sweep=(0.04, 0.02, 0.01, 0.005), order=1, target=ps.part(0),
+                     label="SDE as the Euler-Maruyama limit", domains={dt: ps.fixed(0.04)}, vectorize=False,
+                     describe="stationary covariance of the Euler-Maruyama chain of the SDE at step dt, its moments "
+                              "propagated exactly (drift by autodiff of the model)",
+                     tolerance="fitted log-log slope >= 1 - 0.25: Euler-Maruyama's stationary law converges at weak "
+                               "order 1 in dt"),
             ps.order(discrete_ref, small=eta, sweep=(0.08, 0.04, 0.02, 0.01), order=2, target=ps.part(0),
-                     label="SDE vs discrete", vectorize=False,
-                     describe="exact discrete stationary covariance (solve_discrete_lyapunov) over an eta sweep",
+                     label="SDE vs the SGD chain", vectorize=False,
+                     describe="exact stationary covariance of the real SGD chain (moments propagated) over an "
+                              "eta sweep",
                      tolerance="fitted log-log slope >= 2 - 0.25: the SDE covariance is O(eta) and misses "
                                "O(eta^2); it is not within SE of the chains at these eta"),
         ),
@@ -651,16 +868,34 @@ def deep_linear_saxe() -> ps.Derivation:
     U = -L
     field = [-sp.diff(L, p) / tau for p in W]  # tau dw/dt = -grad L
     conserved = w1**2 - w2**2
+    observables = {u: w1 * w2, q: w1**2 - w2**2}
+    # du/dt along the flow by the chain rule, and ntvar(u) by the engine; then both in the
+    # observables: (w1^2 + w2^2)^2 = q^2 + 4u^2, and w1^2 + w2^2 >= 0 takes the root.
+    rate = sp.factor(sum(sp.diff(w1 * w2, p) * f for p, f in zip(W, field)))
     ntvar_u = ps.ntvar(w1 * w2, W)
     ntvar_obs = sp.sqrt(q**2 + 4 * u**2)
+    _identity(ntvar_u**2, (ntvar_obs**2).subs(observables), "deep-linear/saxe: ntvar(u)^2 = q^2 + 4u^2")
+    _identity(rate, (s - w1 * w2) * ntvar_u / tau, "deep-linear/saxe: du/dt = (s - u) ntvar(u) / tau")
     price = (s - u) * ntvar_obs / tau
 
-    # Balanced: tau du/dt = 2u(s - u); v = 1/u turns it linear: tau dv/dt = 2 - 2 s v.
-    v_sol = 1 / s + (1 / u0 - 1 / s) * sp.exp(-2 * s * t / tau)
+    # Balanced start (q = 0, w1 = w2 = sqrt(u)): tau du/dt = 2u(s - u), and v = 1/u turns it
+    # linear; SymPy solves that with v(0) = 1/u0, and u = s/2 for the half-time.
+    balanced = sp.factor((tau * rate).subs({w1: sp.sqrt(u), w2: sp.sqrt(u)}))
+    vv = sp.Symbol("v", positive=True)
+    v_rate = sp.expand(sp.cancel((-balanced / u**2).subs(u, 1 / vv)))  # tau dv/dt = -tau u'/u^2
+    v_fn = sp.Function("v")
+    general = sp.dsolve(sp.Eq(tau * v_fn(t).diff(t), v_rate.subs(vv, v_fn(t))), v_fn(t), hint="1st_linear",
+                        simplify=False).rhs
+    (constant,) = sp.solve(sp.Eq(general.subs(t, 0), 1 / u0), sp.Symbol("C1"))  # v(0) = 1/u0
+    v_sol = general.subs(sp.Symbol("C1"), constant)
     e = sp.exp(2 * s * t / tau)
-    u_t = s * e / (e - 1 + s / u0)
+    u_t = s * e / (e - 1 + s / u0)  # 1/v, multiplied through by s e
+    _identity(1 / v_sol, u_t, "deep-linear/saxe: u(t)")
+    decay = sp.Symbol("E", positive=True)  # e^{-2st/tau}: u = s/2 is linear in it
+    (at_half,) = sp.solve(sp.Eq(v_sol.subs(sp.exp(-2 * s * t / tau), decay), 2 / s), decay)
+    half = -tau / (2 * s) * sp.log(at_half)
     t_half = tau / (2 * s) * sp.log(s / u0 - 1)
-    observables = {u: w1 * w2, q: w1**2 - w2**2}
+    _identity(sp.exp(2 * s * half / tau), sp.exp(2 * s * t_half / tau), "deep-linear/saxe: half-time")
 
     symbols = {w1: ps.uniform(-1.5, 1.5), w2: ps.uniform(-1.5, 1.5), s: ps.uniform(1, 3), tau: ps.uniform(0.5, 2),
                t: ps.uniform(0, 3), u0: ps.uniform(0.005, 0.4)}
@@ -713,11 +948,15 @@ def deep_linear_saxe() -> ps.Derivation:
                     why=r"$\frac{d}{dt}(w_1^2 - w_2^2) = 2w_1\dot w_1 - 2w_2\dot w_2 = 0$"),
             ps.Step(lhs=ntvar_u, rhs=ntvar_obs,
                     why=r"$\operatorname{ntvar}(u) = w_1^2 + w_2^2$ and $(w_1^2+w_2^2)^2 = q^2 + 4u^2$"),
-            ps.Step(lhs=ps.NtCov(w1 * w2, U, sp.Tuple(*W)) / tau, rhs=price,
-                    why=r"Price's equation: $\tau\dot u = \operatorname{ntcov}(u, U) = (s-u)\operatorname{ntvar}(u)$"),
+            ps.Step(lhs=ps.NtCov(w1 * w2, U, sp.Tuple(*W)) / tau, rhs=rate,
+                    why=r"Price's equation: $\tau\dot u = \operatorname{ntcov}(u, U)$ is the chain rule "
+                        r"$\nabla u\cdot\tau\dot w$ along the flow"),
+            ps.Step(lhs=rate, rhs=price,
+                    why=r"$\tau\dot u = (s-u)(w_1^2 + w_2^2) = (s-u)\operatorname{ntvar}(u)$, in the observables"),
+            ps.Step(lhs=balanced, rhs=2 * u * (s - u),
+                    why=r"balanced ($q = 0$, $w_1 = w_2 = \sqrt u$): $\operatorname{ntvar}(u) = 2u$"),
             ps.Step(lhs=tau * sp.diff(v_sol, t), rhs=2 - 2 * s * v_sol,
-                    why=r"balanced ($q = 0$): $\tau\dot u = 2u(s-u)$; $v = 1/u$ solves $\tau\dot v = 2 - 2sv$, "
-                        r"$v(0) = 1/u_0$"),
+                    why=r"$v = 1/u$ obeys $\tau\dot v = 2 - 2sv$, linear: solved with $v(0) = 1/u_0$"),
             ps.Step(lhs=1 / v_sol, rhs=u_t, why=r"$u = 1/v$, multiplied through by $s\,e^{2st/\tau}$"),
             ps.Step(lhs=u_t.subs(t, t_half), rhs=s / 2,
                     why=r"$u(t_{1/2}) = s/2 \iff e^{2st_{1/2}/\tau} = s/u_0 - 1$"),
@@ -749,7 +988,6 @@ _HELD_OUT = 2  # the property is the output on this input
 ntcov_xU, curv_x, noise_x = sp.symbols("ntcov_xU curv_x noise_x", real=True)
 TERMS = {ntcov_xU: r"\operatorname{ntcov}(x, U)", curv_x: r"\nabla U^\top H_x \nabla U",
          noise_x: r"\operatorname{tr}(H_x \Sigma)"}
-_SGD_STEPS = 20_000
 
 
 @ps.model
@@ -780,6 +1018,11 @@ def _enumerated_change(w, step, subsets, weights):
     ghat = subsets @ g / jnp.maximum(subsets.sum(axis=1, keepdims=True), 1.0)
     after = jax.vmap(lambda gh: _held_out(w + step * gh))(ghat)
     return weights @ after - _held_out(w)
+
+
+@jax.jit
+def _mean_change_taylor(w, subsets, weights):
+    return taylor_coefficients(lambda h: _enumerated_change(w, h, subsets, weights), 2)
 
 
 def _all_minibatches(n: int, batch: int):
@@ -847,23 +1090,17 @@ def price_sgd_corrections() -> ps.Derivation:
     symbols = {w1: ps.uniform(0.2, 1.5), w2: ps.uniform(-1.5, 1.5), B: ps.integers(1, n),
                eta: ps.uniform(1e-4, 2e-4)}
 
-    def sgd_ref(v, key):
-        # Real SGD steps. Control variate: expand around the exact full-batch GD step,
-        # subtracting eta grad x(w_GD) . (g_B - g), whose mean is exactly 0.
-        w = _weights(v)
-        g = _net_grads(w)
-        gbar = g.mean(axis=0)
-        w_gd = w + v["eta"] * gbar
-        ghat = _minibatch_means(g, v["B"], key, replace=False, samples=_SGD_STEPS)
-        slope = jax.grad(_held_out)(w_gd)
-        after = jax.vmap(lambda gh: _held_out(w + v["eta"] * gh))(ghat)
-        residual = after - _held_out(w_gd) - v["eta"] * (ghat - gbar) @ slope
-        m = estimate(residual)
-        return ps.Estimate(_held_out(w_gd) - _held_out(w) + m.mean, m.se)
-
     def exact_ref(v):
         subsets, weights = _all_minibatches(n, int(round(v["B"])))
         return float(_enumerated_change(jnp.array([v["w1"], v["w2"]]), v["eta"], subsets, weights))
+
+    def taylor_ref(v):
+        # The exact mean change over every minibatch as a function of the step, expanded to
+        # eta^2 by autodiff at eta = 0: the series' own coefficients, not only its remainder.
+        subsets, weights = _all_minibatches(n, int(round(v["B"])))
+        w = jnp.array([v["w1"], v["w2"]])
+        c = _mean_change_taylor(w, subsets, weights)
+        return float(c[1] * v["eta"] + c[2] * v["eta"] ** 2)
 
     flow2 = flow_series(x, U, W, 2)
     named: dict = {}
@@ -899,15 +1136,13 @@ def price_sgd_corrections() -> ps.Derivation:
         ),
         steps=steps,
         checks=(
-            # B = n is plain GD (no noise, SE 0); the order check below covers it.
-            ps.monte_carlo(sgd_ref, target=None, label="SGD steps", domains={B: ps.integers(1, n - 1)},
-                           describe=f"{_SGD_STEPS:.0e} real SGD steps (minibatches by random permutation, gradients "
-                                    "by jax.grad) with the full-batch GD step as control variate",
-                           allowance_abs=1.3e-10,
-                           tolerance="4.5 SE + 1.3e-10 abs: the O(eta^3) remainder at eta <= 2e-4, with its "
-                                     "coefficient <= 16 in size (measured max 9.5 over 300 instances of the domain; "
-                                     "the order check tests the remainder's order)"),
-            ps.order(exact_ref, small=eta, sweep=(0.04, 0.02, 0.01), order=3, vectorize=False,
+            ps.exact(taylor_ref, vectorize=False, domains={B: ps.integers(1, n)}, label="series coefficients",
+                     describe="Taylor coefficients at eta = 0 (Taylor-mode autodiff) of the exact expectation over "
+                              "every minibatch of real SGD steps, to eta^2",
+                     rtol=1e-9, atol=1e-15,
+                     tolerance="float64 round-off of the autodiff coefficients: rel 1e-9, abs 1e-15 "
+                               "(the terms are of order eta ~ 1e-4)"),
+            ps.order(exact_ref, small=eta, sweep=(0.01, 0.005, 0.0025), order=3, vectorize=False,
                      label="remainder", describe="exact expectation over every minibatch (all C(n, B) subsets) of "
                                                 "real SGD steps",
                      tolerance="fitted log-log slope >= 3 - 0.25 (remainder O(eta^3))"),

@@ -19,6 +19,7 @@ import sympy as sp
 
 import pricesym as ps
 from pricesym import popgen
+from pricesym.numeric import hermite_rule
 
 PRICE = "Price, G. R. (1970). Selection and covariance. Nature 227:520-521; Price (1972), Ann. Hum. Genet. 35:485-490."
 ROBERTSON = "Robertson, A. (1966). A mathematical model of the culling process in dairy cattle. Anim. Prod. 8:95-108."
@@ -190,6 +191,29 @@ def _gauss_hermite_mean_fitness(m, variance, th, om, nodes: int = 80):
     return jnp.sum(weights * gaussian_fitness.jax(z_nodes, th, om)) / math.sqrt(math.pi)
 
 
+@jax.jit
+def _selected_means(zbar_, var_a, var_e, theta_, omega_):
+    """(S, R) = (E[w (A + E)]/E[w], E[w A]/E[w]) for independent A ~ N(0, var_a), E ~ N(0, var_e) and the
+    model's fitness w(zbar + A + E): the defining integrals by a 60x60 Gauss-Hermite product rule."""
+    z, w = (jnp.asarray(v) for v in hermite_rule(60))
+    a = jnp.sqrt(var_a) * z[:, None]
+    e = jnp.sqrt(var_e) * z[None, :]
+    fit = w[:, None] * w[None, :] * gaussian_fitness.jax(zbar_ + a + e, theta_, omega_)
+    return jnp.stack([jnp.sum(fit * (a + e)), jnp.sum(fit * a)]) / jnp.sum(fit)
+
+
+@jax.jit
+def _truncation_ratio(var_a, var_e, cut_):
+    """R/S under w = 1{A + E > c}: E[A; A + E > c]/E[A + E; A + E > c], the inner integral over E in closed
+    form (the Gaussian tail: P(E > y) and E[E; E > y]), the outer over A by 120-node Gauss-Hermite."""
+    z, weights = (jnp.asarray(v) for v in hermite_rule(120))
+    a, sd_e = jnp.sqrt(var_a) * z, jnp.sqrt(var_e)
+    y = (cut_ - a) / sd_e
+    survive = jax.scipy.special.ndtr(-y)
+    tail_mean = sd_e * jnp.exp(-(y**2) / 2) / math.sqrt(2 * math.pi)
+    return jnp.sum(weights * a * survive) / jnp.sum(weights * (a * survive + tail_mean))
+
+
 V_A, V_E = sp.symbols("V_A V_E", positive=True)
 
 
@@ -227,6 +251,12 @@ def breeder() -> ps.Derivation:
         return popgen.simulate_gaussian_selection(key, x["zbar"], x["V_A"], x["V_E"], gaussian_fitness.jax,
                                                   samples, args=(x["theta"], x["omega"]))
 
+    def quadrature(x):
+        return _selected_means(x["zbar"], x["V_A"], x["V_E"], x["theta"], x["omega"])
+
+    def truncation_quadrature(x):
+        return _truncation_ratio(x["V_A"], x["V_E"], x["c"])
+
     def truncation(x, key):
         sel = popgen.simulate_gaussian_selection(key, x["zbar"], x["V_A"], x["V_E"], _truncation, 400_000,
                                                  args=(x["zbar"] + x["c"],))
@@ -254,6 +284,19 @@ def breeder() -> ps.Derivation:
                     why=r"$R = \operatorname{Cov}(w, A)/\bar w = \mathbb E[w\,\mathbb E[A\mid P]]/\bar w = h^2 S$"),
         ),
         checks=(
+            ps.quadrature(lambda x: quadrature(x)[0], target=ps.part(0), label="S by quadrature",
+                          describe="60x60 Gauss-Hermite rule over (A, E) of the fitness-weighted mean of P - z̄",
+                          rtol=1e-11, tolerance="Gauss-Hermite on an entire Gaussian-type integrand, converged "
+                                                "(30 nodes already agree to 1e-12): rel 1e-11"),
+            ps.quadrature(lambda x: quadrature(x)[1], target=ps.part(1), label="R by quadrature",
+                          describe="60x60 Gauss-Hermite rule over (A, E) of the fitness-weighted mean breeding value",
+                          rtol=1e-11, tolerance="Gauss-Hermite on an entire Gaussian-type integrand, converged: "
+                                                "rel 1e-11"),
+            ps.quadrature(truncation_quadrature, target=ps.part(2), label="R/S under truncation, "
+                          "quadrature", domains={c: ps.uniform(-0.5, 1.0)}, rtol=1e-11,
+                          describe="E[A; A + E > c]/E[A + E; A + E > c]: Gaussian tail of E in closed form, "
+                                   "120-node Gauss-Hermite over A",
+                          tolerance="Gauss-Hermite of a smooth integrand, converged: rel 1e-11"),
             ps.monte_carlo(lambda x, key: selection(x, key).S, target=ps.part(0), vectorize=False,
                            label="selection differential",
                            describe="simulate_gaussian_selection: 4e5 Gaussian individuals, fitness-weighted mean "
@@ -290,6 +333,22 @@ def _fitness_2d(P, theta1, theta2, om):
     return gaussian_fitness_2d.jax(P[0], P[1], theta1, theta2, om)
 
 
+@jax.jit
+def _selected_means_2d(zbar_, G_, var_e, theta_, omega_):
+    """E[w A]/E[w] for A ~ N(0, G), E ~ N(0, var_e I) and the model's two-trait fitness, iterated
+    (Fubini): for each node of a 60x60 Gauss-Hermite rule in A, the integral over each E_k by 60-node
+    Gauss-Hermite (the fitness factorises over the two traits)."""
+    z, w = (jnp.asarray(v) for v in hermite_rule(60))
+    grid = jnp.stack(jnp.meshgrid(z, z, indexing="ij"), axis=-1).reshape(-1, 2)
+    a = grid @ jnp.linalg.cholesky(G_).T
+    weights = (w[:, None] * w[None, :]).reshape(-1)
+    p = zbar_[None, :, None] + a[:, :, None] + jnp.sqrt(var_e) * z
+    one_trait = lambda v, th: gaussian_fitness_2d.jax(v, 0.0, th, 0.0, omega_)  # noqa: E731
+    per_trait = jnp.stack([one_trait(p[:, k, :], theta_[k]) @ w for k in range(2)], axis=1)
+    fit = weights * jnp.prod(per_trait, axis=1)
+    return fit @ a / jnp.sum(fit)
+
+
 @ps.derivation("genetics/lande")
 def lande() -> ps.Derivation:
     r"""Lande's equation: the response is the G-matrix times the selection gradient.
@@ -321,11 +380,16 @@ def lande() -> ps.Derivation:
     S_v = (Pm * beta_v).applyfunc(lambda e: sp.factor(sp.cancel(e)))
     for e in Gm * Pm.inv() * S_v - response_v:
         _no_remainder(e, "genetics/lande: G P^-1 S")
-    # Shown unevaluated, G (ω²I + P)⁻¹ (θ - z̄); evaluation multiplies it out.
+    # G (ω²I + P)⁻¹ (θ - z̄), unevaluated for the step that shows it; the result is the
+    # multiplied-out vector (an unevaluated inverse has a "-1" that no mutation can change).
     response_shown = sp.MatMul(sp.ImmutableMatrix(Gm), sp.Inverse(sp.ImmutableMatrix(curvature)),
                                sp.ImmutableMatrix(theta_v - zbar_v))
     for e in response_shown.doit() - response_v:
         _no_remainder(e, "genetics/lande: displayed form")
+    # The result written with the adjugate and determinant of ω²I + P, unexpanded (readable, and
+    # every coefficient is one a mutation can change); a step checks it against G (ω²I + P)⁻¹ (θ - z̄).
+    det = curvature[0, 0] * curvature[1, 1] - curvature[0, 1] * curvature[1, 0]
+    response_adj = sp.ImmutableMatrix(Gm * curvature.adjugate() * (theta_v - zbar_v)) / det
 
     def quadrature_wbar(x):
         return _gauss_hermite_mean_fitness(x["zbar"], x["P"], x["theta"], x["omega"])
@@ -333,6 +397,15 @@ def lande() -> ps.Derivation:
     def gradient(x):
         log_wbar = lambda m: jnp.log(_gauss_hermite_mean_fitness(m, x["P"], x["theta"], x["omega"]))
         return jax.grad(log_wbar)(x["zbar"])
+
+    def response_1d_quadrature(x):
+        # E[w A]/E[w] over A ~ N(0, G), E ~ N(0, P - G).
+        return _selected_means(x["zbar"], x["G"], x["P"] - x["G"], x["theta"], x["omega"])[1]
+
+    def response_2d_quadrature(x):
+        g12 = x["rho_G"] * math.sqrt(x["G_11"] * x["G_22"])
+        return _selected_means_2d(np.array([x["zbar_1"], x["zbar_2"]]), np.array([[x["G_11"], g12], [g12, x["G_22"]]]),
+                                  x["V_E"], np.array([x["theta_1"], x["theta_2"]]), x["omega"])
 
     def response_1d(x, key):
         sel = popgen.simulate_gaussian_selection(key, x["zbar"], x["G"], x["P"] - x["G"], gaussian_fitness.jax,
@@ -349,7 +422,7 @@ def lande() -> ps.Derivation:
 
     return ps.Derivation(
         lhs=(r"\bar w", r"\beta", r"\Delta\bar z", r"\Delta\bar{\mathbf z}"),
-        result=sp.Tuple(wbar, beta, response, response_shown),
+        result=sp.Tuple(wbar, beta, response, response_adj),
         symbols={zbar: ps.uniform(0.5, 1.5), theta: ps.uniform(-1.0, -0.5), omega: ps.uniform(1.0, 2.0),
                  P: ps.uniform(1.0, 2.0), G: ps.uniform(0.4, 0.9),
                  G11: ps.uniform(0.5, 2.0), G22: ps.uniform(0.5, 2.0), rho: ps.uniform(-0.9, 0.9),
@@ -375,6 +448,8 @@ def lande() -> ps.Derivation:
                     why=r"two traits: $S = P\beta$"),
             ps.Step(lhs=sp.ImmutableMatrix(Gm * Pm.inv() * S_v), rhs=sp.ImmutableMatrix(response_v),
                     why=r"$\Delta\bar z = G P^{-1} S = G\beta$"),
+            ps.Step(lhs=response_shown, rhs=response_adj,
+                    why=r"$G\beta = G(\omega^2 I + P)^{-1}(\theta - \bar z)$, the inverse by adjugate and determinant"),
         ),
         checks=(
             ps.quadrature(quadrature_wbar, target=ps.part(0), vectorize=True, label="mean fitness",
@@ -382,6 +457,17 @@ def lande() -> ps.Derivation:
                           tolerance="Gauss-Hermite on a Gaussian integrand converges geometrically; rel 1e-12"),
             ps.autodiff(gradient, target=ps.part(1), label="selection gradient",
                         describe="jax.grad of ln w̄ computed by Gauss-Hermite quadrature", rtol=1e-10),
+            ps.quadrature(response_1d_quadrature, target=ps.part(2), label="response by quadrature",
+                          describe="60x60 Gauss-Hermite rule over (A, E) of the fitness-weighted mean breeding value",
+                          rtol=1e-11, tolerance="Gauss-Hermite on an entire Gaussian-type integrand, converged: "
+                                                "rel 1e-11"),
+            ps.quadrature(response_2d_quadrature, target=ps.part(3),
+                          label="response, two traits, by quadrature",
+                          describe="iterated Gauss-Hermite: 60x60 nodes in (A_1, A_2), 60 in each E_k, of the "
+                                   "fitness-weighted mean breeding-value vector",
+                          rtol=1e-10, atol=1e-13,
+                          tolerance="iterated Gauss-Hermite, converged (40 nodes agree to 1e-12 at the domain's "
+                                    "corner): rel 1e-10, abs 1e-13"),
             ps.monte_carlo(response_1d, target=ps.part(2), vectorize=False, label="response, one trait",
                            describe="simulate_gaussian_selection: 4e5 Gaussian individuals A ~ N(0, G), "
                                     "E ~ N(0, P - G), fitness-weighted mean breeding value"),
@@ -414,6 +500,39 @@ def _kimura_closed():
     return drift, variance, sp.cancel(u).subs(s_, s)
 
 
+epsilon = sp.Symbol("epsilon", positive=True)  # 1/N, the small parameter of the diffusion limit
+S = sp.Symbol("S", real=True)  # 4Ns, held fixed in the diffusion limit
+
+
+def _drift_per_s(p_):
+    """d p'/d s at s = 0: the diffusion's drift M(p) = s times this (first order in s)."""
+    return jax.grad(wright_fisher_selection.jax, argnums=1)(p_, 0.0)
+
+
+def _binomial_variance(n: int, p_):
+    """Var(Δp) of one generation: the variance of Binomial(2N, p)/(2N), p(1-p)/(2N)."""
+    return p_ * (1 - p_) / (2 * n)
+
+
+@jax.jit
+def _backward_rhs(x_, y, n, s_):
+    """(u, u')' for M u' + (V/2) u'' = 0; M/V is evaluated a hair inside (0, 1), where both vanish."""
+    inside = jnp.clip(x_, 1e-9, 1 - 1e-9)
+    ratio = s_ * _drift_per_s(inside) / _binomial_variance(n, inside)
+    return jnp.stack([y[1], -2 * ratio * y[1]])
+
+
+def _backward_fixation(n: int, s_: float, at: float) -> float:
+    """u(at) for M u' + (V/2) u'' = 0, u(0) = 0, u(1) = 1, by shooting with solve_ivp."""
+    from scipy.integrate import solve_ivp
+
+    def rhs(x_, y):
+        return np.asarray(_backward_rhs(x_, y, n, s_))
+
+    sol = solve_ivp(rhs, (0.0, 1.0), [0.0, 1.0], method="DOP853", rtol=1e-12, atol=1e-14, t_eval=[at, 1.0])
+    return float(sol.y[0, 0] / sol.y[0, 1])
+
+
 @ps.derivation("fixation/kimura")
 def kimura() -> ps.Derivation:
     r"""Kimura's diffusion approximation to the fixation probability.
@@ -427,7 +546,7 @@ def kimura() -> ps.Derivation:
     as :math:`s \to 0`; :math:`u \approx p + 2Nsp(1-p)`, so a new mutant has
     :math:`u \approx \frac1{2N} + \frac{2N-1}{2N}s`; :math:`u \approx 2s` for
     :math:`4Ns \gg 1 \gg s` (Haldane). An approximation: the checks against the
-    exact Wright–Fisher chain allow its diffusion error, measured on the domain.
+    exact Wright–Fisher chain fit the order of its diffusion error, O(1/N) at fixed Ns.
     Reference: Kimura (1962).
     """
     drift, variance, u_raw = _kimura_closed()
@@ -437,17 +556,24 @@ def kimura() -> ps.Derivation:
     ux = u.subs(p, x)
     backward = drift * sp.diff(ux, x) + variance / 2 * sp.diff(ux, x, 2)
 
-    def wf_exact(x, part):
+    def backward_ode(x, start):
+        # The diffusion's own backward equation M u' + (V/2) u'' = 0 with u(0) = 0, u(1) = 1,
+        # solved numerically by shooting (u'(0) = 1, then divide by u(1)).
         n = int(round(x["N"]))
-        chain = popgen.wright_fisher_absorption_system(n, x["s"])
-        return chain.phi[1 if part == "new" else _copies(n, x["p"])]
+        at = 1 / (2 * n) if start == "new" else x["p"]
+        return _backward_fixation(n, x["s"], at)
 
-    def wf_simulated(x, key):
-        # max_N fixed: one compiled kernel serves every instance
-        return popgen.simulate_wright_fisher(key, int(round(x["N"])), x["s"], x["p"], 30_000, max_N=50)
+    def wf_chain(x, part):
+        # The exact Wright-Fisher chain at N = 1/epsilon with 4Ns = S held fixed: Kimura's u
+        # depends on (Ns, p) only, the chain differs at O(1/N).
+        n = int(round(1 / x["epsilon"]))
+        chain = popgen.wright_fisher_absorption_system(n, x["S"] / (4 * n))
+        return n * chain.phi[1] if part == "new" else chain.phi[_copies(n, x["p"])]
 
-    allowance = ("diffusion approximation: on this domain Kimura's u differs from the exact Wright-Fisher chain "
-                 "by at most 1.44% (N = 100, s = -0.01, 4N|s| = 4; exact solve on a grid of s); allow 2% rel")
+    diffusion_limit = {N: 1 / epsilon, s: S * epsilon / 4}
+    order_domains = {epsilon: ps.fixed(1 / 25), S: ps.uniform(-4, 8)}
+    order_tolerance = ("diffusion approximation: the exact chain differs at O(1/N) with 4Ns fixed; fitted log-log "
+                       "slope >= 1 - 0.25 over N = 25..200")
     return ps.Derivation(
         lhs=("u(p)", r"u\!\left(\tfrac{1}{2N}\right)"),
         result=sp.Tuple(u, new),
@@ -477,20 +603,24 @@ def kimura() -> ps.Derivation:
                     check=False, why=r"$4N|s| \gg 1$: deleterious mutants fix with exponentially small probability"),
         ),
         checks=(
-            ps.exact(lambda x: wf_exact(x, "p"), target=ps.part(0), vectorize=False, label="exact Wright-Fisher, u(p)",
-                     describe="wright_fisher_absorption_system: linear solve of the (2N+1)-state chain "
-                              "(selection, then Binomial(2N, p'))", rtol=0.02, atol=0.0, tolerance=allowance),
-            ps.exact(lambda x: wf_exact(x, "new"), target=ps.part(1), vectorize=False,
-                     label="exact Wright-Fisher, new mutant",
-                     describe="wright_fisher_absorption_system: fixation probability from one copy",
-                     rtol=0.02, atol=0.0, tolerance=allowance),
-            ps.monte_carlo(wf_simulated, target=ps.part(0), vectorize=False, label="Wright-Fisher simulation",
-                           domains={N: ps.choice([25, 50]), s: ps.uniform(0.0, 0.02), p: ps.choice([0.3, 0.5])},
-                           allowance_rel=0.02,
-                           describe="simulate_wright_fisher: 3e4 trials of 2N gene copies (selection, then exact "
-                                    "binomial sampling), restart and drain",
-                           tolerance="4.5 SE + 2% rel diffusion error (at most 0.4% on this domain by the exact "
-                                     "chain; MATH.md D4)"),
+            ps.ode(lambda x: backward_ode(x, "p"), target=ps.part(0), label="backward equation, u(p)",
+                   describe="solve_ivp (DOP853, rtol 1e-12, atol 1e-14) of M u' + (V/2) u'' = 0 by shooting: drift "
+                            "M = s dp'/ds at s = 0 (jax.grad of the model), V = p(1-p)/(2N) the variance of one "
+                            "generation's binomial sampling"),
+            ps.ode(lambda x: backward_ode(x, "new"), target=ps.part(1), label="backward equation, new mutant",
+                   describe="the same solve, evaluated at p = 1/(2N)"),
+            ps.order(lambda x: wf_chain(x, "p"), target=lambda r: r[0].subs(diffusion_limit), small=epsilon,
+                     sweep=(1 / 25, 1 / 50, 1 / 100, 1 / 200), order=1, vectorize=False, domains=order_domains,
+                     label="diffusion error against the exact chain, u(p)",
+                     describe="wright_fisher_absorption_system (linear solve of the (2N+1)-state chain: selection, "
+                              "then Binomial(2N, p')) at N = 1/epsilon, s = S/(4N)",
+                     tolerance=order_tolerance),
+            ps.order(lambda x: wf_chain(x, "new"), target=lambda r: (N * r[1]).subs(diffusion_limit), small=epsilon,
+                     sweep=(1 / 25, 1 / 50, 1 / 100, 1 / 200), order=1, vectorize=False, domains=order_domains,
+                     label="diffusion error against the exact chain, N u(1/2N)",
+                     describe="N times the exact chain's fixation probability from one copy, N = 1/epsilon, "
+                              "s = S/(4N)",
+                     tolerance=order_tolerance),
         ),
         references=(KIMURA,),
         model=wright_fisher_selection,
@@ -588,6 +718,23 @@ class harmonic(sp.harmonic):  # noqa: N801 - keeps SymPy's name, so lambdify fin
         return r"H_{%s}" % printer._print(self.args[0])
 
 
+_GAUSS_LEGENDRE = np.polynomial.legendre.leggauss(200)
+
+
+def _diffusion_time(n: int, at: float, *, conditional: bool) -> float:
+    r"""The neutral diffusion's backward equation (V/2) f'' = -g, f(0) = f(1) = 0, solved by its
+    Green's function: f(p) = \int_0^1 G(p, y)\, 2g(y)/V(y)\, dy with G = y(1-p) for y < p and
+    p(1-y) for y > p; g = 1 gives the absorption time, g = u with u(y) = y gives θ = u t̄₁."""
+    nodes, weights = _GAUSS_LEGENDRE
+    total = 0.0
+    for lo, hi in ((0.0, at), (at, 1.0)):
+        y = lo + (hi - lo) * (nodes + 1) / 2
+        green = np.where(y < at, y * (1 - at), at * (1 - y))
+        g = y if conditional else np.ones_like(y)
+        total += (hi - lo) / 2 * np.sum(weights * green * 2 * g / _binomial_variance(n, y))
+    return total / at if conditional else total
+
+
 @functools.lru_cache(maxsize=8)
 def _neutral_wright_fisher(n: int):
     """The neutral chain depends on N only: solve it once per N."""
@@ -646,11 +793,15 @@ def times() -> ps.Derivation:
     double_sum = sp.Sum(sp.Sum(1 / (N - j), (j, 1, k)), (k, 0, N - 1))
     symmetry = sp.Integer(1)
 
+    def diffusion_times(x, which):
+        return _diffusion_time(int(round(x["N"])), x["p"], conditional=which == "fixed")
+
     def wf_times(x, which):
-        n = int(round(x["N"]))
+        # The exact neutral chain at N = 1/epsilon, in units of N generations (t/N depends on p only).
+        n = int(round(1 / x["epsilon"]))
         chain = _neutral_wright_fisher(n)
         k = _copies(n, x["p"])
-        return chain.time_fixed[k] if which == "fixed" else chain.time[k]
+        return (chain.time_fixed[k] if which == "fixed" else chain.time[k]) / n
 
     def moran_exact(x, which):
         n = int(round(x["N"]))
@@ -666,9 +817,12 @@ def times() -> ps.Derivation:
             return popgen.simulate_moran_times(key, n, 1.0, 1, 100_000).fixation
         return popgen.simulate_moran_times(key, n, 1.0, int(round(x["i"])), 100_000).absorption
 
-    diffusion = ("diffusion approximation: on this domain the exact neutral Wright-Fisher times differ from "
-                 "the diffusion times by at most {worst} (exact solve); allow 2.5% rel")
-    wf_domains = {N: ps.choice([100, 200]), p: ps.choice([0.1, 0.25, 0.5, 0.75, 0.9])}
+    wf_domains = {epsilon: ps.fixed(1 / 50), p: ps.choice([0.1, 0.25, 0.5, 0.75, 0.9])}
+    wf_sweep = (1 / 50, 1 / 100, 1 / 200, 1 / 400)
+    order_tolerance = ("diffusion approximation: the exact chain's times differ by O(log(N)/N) relative (fitted "
+                       "slopes 0.82-0.87 over N = 50..400 on these p); fitted log-log slope >= 1 - 0.25")
+    quadrature_tolerance = ("Gauss-Legendre (200 nodes on each side of p) of integrands analytic on each side: "
+                            "rel 1e-10")
     moran_solve = "tridiagonal solve of the absorption-time system: rel 1e-10"
     return ps.Derivation(
         lhs=(r"\bar t_1(p)", r"\bar t(p)", r"\tau^{\rm fix}_1", r"\tau_i",
@@ -708,14 +862,28 @@ def times() -> ps.Derivation:
                     why=r"the conditioned chain is the same for $r$ and $1/r$ (Taylor, Iwasa and Nowak 2006)"),
         ),
         checks=(
-            ps.exact(lambda x: wf_times(x, "fixed"), target=ps.part(0), vectorize=False, domains=wf_domains, instances=8,
-                     label="exact Wright-Fisher, conditional time",
-                     describe="wright_fisher_absorption_system(N, 0): linear solve for θ = φτ, τ = θ/φ",
-                     rtol=0.025, atol=0.0, tolerance=diffusion.format(worst="1.7%")),
-            ps.exact(lambda x: wf_times(x, "all"), target=ps.part(1), vectorize=False, domains=wf_domains, instances=8,
-                     label="exact Wright-Fisher, absorption time",
-                     describe="wright_fisher_absorption_system(N, 0): linear solve (I - Q) τ = 1",
-                     rtol=0.025, atol=0.0, tolerance=diffusion.format(worst="1.4%")),
+            ps.quadrature(lambda x: diffusion_times(x, "fixed"), target=ps.part(0), rtol=1e-10,
+                          label="backward equation, conditional time",
+                          describe="theta = u t1 solves (V/2) theta'' = -u, u(y) = y (the neutral diffusion's "
+                                   "fixation probability), theta(0) = theta(1) = 0: Green's function quadrature "
+                                   "with V = y(1-y)/(2N) the binomial sampling variance; t1 = theta/p",
+                          tolerance=quadrature_tolerance),
+            ps.quadrature(lambda x: diffusion_times(x, "all"), target=ps.part(1), rtol=1e-10,
+                          label="backward equation, absorption time",
+                          describe="(V/2) t'' = -1, t(0) = t(1) = 0: Green's function quadrature",
+                          tolerance=quadrature_tolerance),
+            ps.order(lambda x: wf_times(x, "fixed"), target=lambda r: (r[0] / N).subs(N, 1 / epsilon),
+                     small=epsilon, sweep=wf_sweep, order=1, vectorize=False, domains=wf_domains,
+                     label="diffusion error against the exact chain, conditional time",
+                     describe="wright_fisher_absorption_system(N, 0) at N = 1/epsilon: linear solve for theta = "
+                              "phi tau, tau = theta/phi, in units of N generations",
+                     tolerance=order_tolerance),
+            ps.order(lambda x: wf_times(x, "all"), target=lambda r: (r[1] / N).subs(N, 1 / epsilon),
+                     small=epsilon, sweep=wf_sweep, order=1, vectorize=False, domains=wf_domains,
+                     label="diffusion error against the exact chain, absorption time",
+                     describe="wright_fisher_absorption_system(N, 0) at N = 1/epsilon: linear solve (I - Q) tau "
+                              "= 1, in units of N generations",
+                     tolerance=order_tolerance),
             ps.exact(lambda x: moran_exact(x, "fixed"), target=ps.part(2), vectorize=False,
                      label="Moran absorption system, conditional time",
                      describe="moran_absorption_system(N, 1): tridiagonal solves for φ and θ = φτ",

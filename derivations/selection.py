@@ -12,13 +12,15 @@ none evaluates a derived formula.
 
 import functools
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import sympy as sp
 
 import pricesym as ps
-from pricesym.numeric import Estimate, estimate
+from pricesym.numeric import Estimate, estimate, hermite_rule, taylor_coefficients
 from pricesym.selection import (
     AnisotropicGaussian,
     Gaussian,
@@ -37,6 +39,7 @@ from pricesym.selection import (
     expected_step,
     gaussian_linear_moments,
     gaussian_quadrature,
+    gaussian_selection_moments,
     learning_rate,
     learning_rate_quadrature,
     skew_normal_moments,
@@ -117,6 +120,32 @@ def _quadrature(cv, H, kappa, sel, cov, nodes):
     return gaussian_quadrature(f, jnp.zeros_like(cv), sel, cov, nodes=nodes)
 
 
+class _Accepted(NamedTuple):
+    """Exact law of the accepted step for the linear model: Z, E[ε], E[εεᵀ] and P(f(x') > f(x))."""
+
+    z: jax.Array
+    mean: jax.Array
+    second: jax.Array
+    beneficial: jax.Array
+
+
+@jax.jit
+def _accepted_exact(cv, sel, cov) -> _Accepted:
+    """The accepted step's moments for the linear model from their defining integrals, by the
+    product rule aligned with the gradient (`gaussian_selection_moments`: composite Gauss-Legendre
+    along it, Gauss-Hermite across): exact to round-off for smooth P_s and for a jump at 0."""
+    f = _linear(cv)
+    zero = jnp.zeros_like(cv)
+    n = cv.shape[0]
+
+    def stats(e):
+        return jnp.concatenate([e, jnp.outer(e, e).reshape(-1), (f(e) > f(zero)).astype(jnp.float64)[None]])
+
+    num, z = gaussian_selection_moments(f, zero, sel, cov, stats)
+    m = num / z
+    return _Accepted(z, m[:n], m[n:n + n * n].reshape(n, n), m[-1])
+
+
 def _norm(v):
     return sp.sqrt(sum(e**2 for e in v))
 
@@ -137,6 +166,26 @@ def _until_won(key, cv, sel, mut):
     mean_rounds = estimate(rounds.astype(jnp.float64))
     z = Estimate(1.0 / mean_rounds.mean, mean_rounds.se / mean_rounds.mean**2)
     return z, estimate((steps @ cv > 0).astype(jnp.float64))
+
+
+@functools.partial(jax.jit, static_argnames=("order",))
+def _small_mutation_coefficients(cv, H, kappa, sel, order: int = 4):
+    """Taylor coefficients at σ = 0, to σ^order, of Z(σ) and of the accepted-step mean E[ε](σ) for
+    ε = σz, z ~ N(0, I), on the real model f (Taylor-mode autodiff of a Gauss-Hermite rule with 8 nodes
+    per axis: each coefficient is a polynomial moment of z of degree < 16, integrated exactly)."""
+    n = cv.shape[0]
+    f = lambda y: fitness.jax(y, cv, H, kappa)  # noqa: E731
+    z1, w1 = (jnp.asarray(a) for a in hermite_rule(8))
+    z = jnp.stack([g.reshape(-1) for g in jnp.meshgrid(*([z1] * n), indexing="ij")], axis=-1)
+    w = jnp.prod(jnp.stack([g.reshape(-1) for g in jnp.meshgrid(*([w1] * n), indexing="ij")], axis=-1), axis=-1)
+
+    def moments(scale):
+        eps = scale * z
+        p = sel.jax(jax.vmap(f)(eps) - f(jnp.zeros(n)))
+        return jnp.concatenate([jnp.sum(w * p)[None], (w * p) @ eps / jnp.sum(w * p)])
+
+    c = taylor_coefficients(moments, order)
+    return c[:, 0], c[:, 1:]
 
 
 @ps.derivation("selection/transition")
@@ -185,6 +234,17 @@ def selection_transition() -> ps.Derivation:
         # Independent runs of the same process: the share of winning mutants that raised f.
         return _until_won(key, _grad(x), Probit(x["tau"]), Gaussian(x["sigma"]))[1]
 
+    def rate_exact(x):
+        return _accepted_exact(_grad(x), Probit(x["tau"]), x["sigma"] ** 2 * jnp.eye(3)).z
+
+    def beneficial_exact(x):
+        return _accepted_exact(_grad(x), Probit(x["tau"]), x["sigma"] ** 2 * jnp.eye(3)).beneficial
+
+    def small_series(x):
+        # The small-mutation series' own coefficients: Z(σ) to σ² by autodiff at σ = 0.
+        coefficients = _small_mutation_coefficients(_grad(x, 2), _hessian(x, 2), x["kappa"], Probit(x["tau"]))[0]
+        return coefficients[:3] @ x["sigma"] ** jnp.arange(3)
+
     def small_ref(x):
         # Gauss–Hermite quadrature (48² nodes) of Z = E_m[P_s(f(ε) − f(0))] for the real quadratic + cubic f.
         return _quadrature(_grad(x, 2), _hessian(x, 2), x["kappa"], Probit(x["tau"]), x["sigma"] ** 2 * jnp.eye(2), 48)[1]
@@ -220,16 +280,28 @@ def selection_transition() -> ps.Derivation:
                         r"Gaussian moments; $P_s''(0) = 0$ so only $\tfrac12 P_s'(0)\sigma^2\operatorname{tr}H$ survives"),
         ),
         checks=(
+            ps.quadrature(rate_exact, target=ps.part(0), label="acceptance probability, quadrature", rtol=1e-12,
+                          describe="Z = E_m[P_s(f(ε) - f(0))] by the product rule aligned with the gradient "
+                                   "(gaussian_selection_moments: composite Gauss-Legendre along, Gauss-Hermite across)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-12"),
+            ps.quadrature(beneficial_exact, target=ps.part(1), label="beneficial winners, quadrature", rtol=1e-12,
+                          describe="E_m[1{f(ε) > f(0)} P_s(f(ε) - f(0))]/Z by the aligned product rule (the jump of "
+                                   "the indicator sits on a panel edge)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-12"),
             ps.monte_carlo(rate_ref, target=ps.part(0), label="acceptance probability", vectorize=False,
                            describe="run propose/accept/repeat until a mutant wins (5e4 runs, linear f); "
                                     "Z = 1 / mean number of rounds"),
             ps.monte_carlo(beneficial_ref, target=ps.part(1), label="beneficial winners", vectorize=False,
                            describe="run propose/accept/repeat until a mutant wins (5e4 runs); share with f(x') > f(x)"),
-            ps.order(small_ref, target=ps.part(2), small=sigma, sweep=(0.04, 0.02, 0.01, 0.005), order=4,
+            ps.autodiff(small_series, target=ps.part(2), label="small-mutation acceptance, Taylor coefficients",
+                        domains={h12: ps.uniform(-0.5, 0.5), kappa: ps.uniform(-1, 1)}, vectorize=False,
+                        describe="Taylor coefficients of Z(σ) = E_z[P_s(f(σz) - f(0))] to σ² at σ = 0 (Taylor-mode "
+                                 "autodiff of an 8x8 Gauss-Hermite rule, exact for the polynomial moments involved)"),
+            ps.order(small_ref, target=ps.part(2), small=sigma, sweep=(0.01, 0.005, 0.0025, 0.00125), order=4,
                      vectorize=False, domains={h12: ps.uniform(-0.5, 0.5), kappa: ps.uniform(-1, 1)},
                      label="small-mutation acceptance",
                      describe="Gauss-Hermite quadrature (48x48) of Z for the real quadratic + cubic f",
-                     tolerance="remainder O(sigma^4): fitted log-log slope >= 3.75 over sigma = 0.04..0.005"),
+                     tolerance="remainder O(sigma^4): fitted log-log slope >= 3.75 over sigma = 0.01..0.00125"),
         ),
         references=(SOURBUT,),
         model=fitness,
@@ -237,6 +309,34 @@ def selection_transition() -> ps.Derivation:
 
 
 # ----------------------------------------------------------------------------- B4
+
+
+_BALL_R = np.polynomial.legendre.leggauss(8)
+_BALL_THETA = np.polynomial.legendre.leggauss(24)
+
+
+@jax.jit
+def _ball_step(cv, radius):
+    """E[ε | accepted] for ε uniform in the ball and hard selection on the linear model: the
+    defining integrals in spherical coordinates about ĉ (density ∝ r² sin θ); the model decides
+    acceptance at every node; θ is split at π/2, where f(ε) = f(0)."""
+    f = _linear(cv)
+    chat = cv / jnp.linalg.norm(cv)
+    frame, _ = jnp.linalg.qr(jnp.stack([chat, jnp.array([0.48, 0.6, 0.64]), jnp.array([0.8, -0.36, 0.48])], axis=1))
+    frame = frame * jnp.sign(frame[:, :1].T @ chat)[None, :1]  # first column +ĉ
+    r_x, r_w = (jnp.asarray(a) for a in _BALL_R)
+    t_x, t_w = (jnp.asarray(a) for a in _BALL_THETA)
+    r, wr = radius * (r_x + 1) / 2, radius / 2 * r_w
+    theta = jnp.concatenate([jnp.pi / 4 * (t_x + 1), jnp.pi / 2 + jnp.pi / 4 * (t_x + 1)])
+    wt = jnp.concatenate([jnp.pi / 4 * t_w, jnp.pi / 4 * t_w])
+    phi = 2 * jnp.pi * jnp.arange(16) / 16
+    R_, T_, P_ = (g.reshape(-1) for g in jnp.meshgrid(r, theta, phi, indexing="ij"))
+    weights = jnp.einsum("i,j->ij", wr, wt)[:, :, None] * jnp.ones(16)
+    weights = weights.reshape(-1) * R_**2 * jnp.sin(T_)
+    local = jnp.stack([R_ * jnp.cos(T_), R_ * jnp.sin(T_) * jnp.cos(P_), R_ * jnp.sin(T_) * jnp.sin(P_)], axis=1)
+    eps = local @ frame.T
+    accept = Hard().jax(jax.vmap(f)(eps) - f(jnp.zeros(3)))
+    return (weights * accept) @ eps / jnp.sum(weights * accept)
 
 
 @ps.derivation("selection/expected-step")
@@ -285,9 +385,22 @@ def selection_expected_step() -> ps.Derivation:
     def hard_ref(x, key):
         return _simulate_linear(key, _grad(x), Hard(), Gaussian(x["sigma"]))[0]
 
+    def probit_exact(x):
+        return _accepted_exact(_grad(x), Probit(x["tau"]), x["sigma"] ** 2 * jnp.eye(3)).mean
+
+    def hard_exact(x):
+        return _accepted_exact(_grad(x), Hard(), x["sigma"] ** 2 * jnp.eye(3)).mean
+
+    def ball_exact(x):
+        return _ball_step(_grad(x), x["R"])
+
     def ball_ref(x, key):
         # Proposals uniform in the ball of radius R (a non-Gaussian radial law), hard selection.
         return _simulate_ball(key, _grad(x), x["R"])
+
+    def logistic_leading(x):
+        # The weak limit is η at g -> 0: the Taylor coefficient of order 1 of η(g) g at g = 0 (autodiff).
+        return _rate_times_norm_coefficients(Logistic(x["beta"]), x["sigma"])[1]
 
     def logistic_ref(x):
         # η = E[ε]·∇f/|∇f|² by Gauss–Hermite quadrature (40³ nodes), ∇f = (g, 0, 0).
@@ -332,18 +445,34 @@ def selection_expected_step() -> ps.Derivation:
                     rhs=eta_logistic, why=r"logistic: $P_s'(0) = \beta/4$, $P_s(0) = 1/2$"),
         ),
         checks=(
+            ps.quadrature(probit_exact, target=ps.part(0), label="probit, linear f, quadrature", rtol=1e-12,
+                          describe="E_m[ε P_s(f(ε) - f(0))]/Z by the product rule aligned with the gradient "
+                                   "(gaussian_selection_moments)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-12"),
+            ps.quadrature(hard_exact, target=ps.part(1), label="hard, Gaussian mutation, quadrature", rtol=1e-12,
+                          describe="the same integrals for hard selection (its jump on a panel edge)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-12"),
+            ps.quadrature(ball_exact, target=ps.part(2), label="hard, uniform-ball mutation, quadrature", rtol=1e-12,
+                          describe="E[ε 1{accepted}]/P(accepted) over the ball in spherical coordinates about the "
+                                   "gradient: Gauss-Legendre in r and in θ (split where f(ε) = f(0)), trapezoid in φ",
+                          tolerance="the integrands are polynomials in r and trigonometric in the angles, integrated "
+                                    "exactly by these rules: rel 1e-12"),
             ps.monte_carlo(probit_ref, target=ps.part(0), label="probit, linear f", vectorize=False,
                            describe="rejection sampling, 2e5 antithetic proposals per instance; mean accepted step"),
-            ps.order(nonlinear_ref, target=ps.part(0), small=sigma, sweep=(0.02, 0.01, 0.005, 0.0025), order=4,
+            ps.order(nonlinear_ref, target=ps.part(0), small=sigma, sweep=(0.01, 0.005, 0.0025, 0.00125), order=4,
                      vectorize=False, domains={h1: ps.uniform(-1, 1), h2: ps.uniform(-1, 1), h3: ps.uniform(-1, 1),
                               h12: ps.uniform(-0.5, 0.5), kappa: ps.uniform(0.5, 1.5)},
                      label="probit, nonlinear f (small-mutation limit)",
                      describe="Gauss-Hermite quadrature (40^3) of the accepted-step mean for the real quadratic + cubic f",
-                     tolerance="curvature error O(sigma^4) (B7): fitted log-log slope >= 3.75 over sigma = 0.02..0.0025"),
+                     tolerance="curvature error O(sigma^4) (B7): fitted log-log slope >= 3.75 over sigma = 0.01..0.00125"),
             ps.monte_carlo(hard_ref, target=ps.part(1), label="hard, Gaussian mutation", vectorize=False,
                            describe="rejection sampling, 2e5 antithetic proposals; mean accepted step"),
             ps.monte_carlo(ball_ref, target=ps.part(2), label="hard, uniform-ball mutation", vectorize=False,
                            describe="rejection sampling with proposals uniform in the ball; mean accepted step"),
+            ps.autodiff(logistic_leading, target=ps.part(3), label="logistic weak limit, g -> 0", vectorize=False,
+                        describe="the limit g -> 0 of η(g) = E[u P_s(gu)]/(g E[P_s(gu)]), u ~ N(0, σ²): the Taylor "
+                                 "coefficient of order 1 at g = 0 of η(g) g (Taylor-mode autodiff of a 12-node "
+                                 "Gauss-Hermite rule, exact for these polynomial moments)"),
             ps.order(logistic_ref, target=ps.part(3), small=sigma, sweep=(0.04, 0.02, 0.01, 0.005), order=4,
                      vectorize=False, label="logistic weak limit",
                      describe="Gauss-Hermite quadrature (40^3) of eta for logistic selection",
@@ -400,6 +529,15 @@ def selection_step_noise() -> ps.Derivation:
     def ref(x, key):
         return _step_moments(key, _grad(x), Probit(x["tau"]), Gaussian(x["sigma"]))
 
+    def exact_ref(x):
+        cv = _grad(x)
+        chat = cv / jnp.linalg.norm(cv)
+        other = jnp.cross(chat, jnp.array([0.48, 0.6, 0.64]))
+        perp = other / jnp.linalg.norm(other)
+        law = _accepted_exact(cv, Probit(x["tau"]), x["sigma"] ** 2 * jnp.eye(3))
+        cov = law.second - jnp.outer(law.mean, law.mean)
+        return jnp.stack([law.mean @ chat, chat @ cov @ chat, perp @ cov @ perp, chat @ cov @ perp])
+
     return ps.Derivation(
         lhs=r"\big(\mathbb E\epsilon_\parallel,\ \operatorname{Var}\epsilon_\parallel,\ \operatorname{Var}\epsilon_\perp,\ "
             r"\operatorname{Cov}(\epsilon_\parallel, \epsilon_\perp)\big)",
@@ -421,6 +559,11 @@ def selection_step_noise() -> ps.Derivation:
                         r"$u^2(\Phi - \tfrac12)$ is odd"),
         ),
         checks=(
+            ps.quadrature(exact_ref, label="moments of the accepted step, quadrature", rtol=1e-12, atol=1e-15,
+                          describe="first and second moments of the accepted step along and across the gradient from "
+                                   "their defining integrals (gaussian_selection_moments, aligned product rule)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-12, abs 1e-15 (the "
+                                    "covariance is 0)"),
             ps.monte_carlo(ref, label="moments of the accepted step", vectorize=False,
                            describe="rejection sampling (2e5 proposals per instance); moments of the winners' "
                                     "components along and across the gradient (delta-method SEs)"),
@@ -438,6 +581,24 @@ SHAPE = sp.Matrix([[s11, s12, 0], [s12, s22, 0], [0, 0, s33]])
 
 def _shape(x):
     return jnp.asarray([[x["s_11"], x["s_12"], 0.0], [x["s_12"], x["s_22"], 0.0], [0.0, 0.0, x["s_33"]]])
+
+
+@jax.jit
+def _leading_step(cv, sel, root):
+    """The σ² Taylor coefficient of the accepted-step mean for ε = σ L z, z ~ N(0, I): nested
+    forward-mode autodiff in σ at 0 of the Gauss-Hermite quadrature (8 nodes per axis are exact
+    for the polynomial moments that the coefficient involves)."""
+    f = _linear(cv)
+    z1, w1 = (jnp.asarray(a) for a in hermite_rule(8))
+    z = jnp.stack([g.reshape(-1) for g in jnp.meshgrid(z1, z1, z1, indexing="ij")], axis=-1)
+    w = jnp.prod(jnp.stack([g.reshape(-1) for g in jnp.meshgrid(w1, w1, w1, indexing="ij")], axis=-1), axis=-1)
+
+    def mean_step(scale):
+        eps = scale * z @ root.T
+        p = sel.jax(jax.vmap(f)(eps) - f(jnp.zeros(3)))
+        return (w * p) @ eps / jnp.sum(w * p)
+
+    return taylor_coefficients(mean_step, 2)[2]
 
 
 @ps.derivation("selection/anisotropic")
@@ -466,6 +627,14 @@ def selection_anisotropic() -> ps.Derivation:
         # Rejection sampling with correlated Gaussian proposals N(0, σ² S).
         return _simulate_linear(key, _grad(x), Probit(x["tau"]), AnisotropicGaussian(x["sigma"] ** 2 * _shape(x)))[0]
 
+    def exact_quadrature(x):
+        return _accepted_exact(_grad(x), Probit(x["tau"]), x["sigma"] ** 2 * _shape(x)).mean
+
+    def weak_coefficient(x):
+        # The weak-selection limit is the sigma^2 coefficient of the exact mean step: its Taylor
+        # coefficient at sigma = 0 (Taylor-mode autodiff of the quadrature), times sigma^2.
+        return _leading_step(_grad(x), Probit(x["tau"]), jnp.linalg.cholesky(_shape(x))) * x["sigma"] ** 2
+
     def weak_ref(x):
         # Gauss–Hermite quadrature (40³) of the accepted-step mean with the same law.
         return _quadrature(_grad(x), jnp.zeros((3, 3)), 0.0, Probit(x["tau"]), x["sigma"] ** 2 * _shape(x), 40)[0]
@@ -488,12 +657,21 @@ def selection_anisotropic() -> ps.Derivation:
                         r"with $G = \Sigma_m$ (Lande's $G\beta$)"),
         ),
         checks=(
+            ps.quadrature(exact_quadrature, target=ps.part(0), label="probit, correlated mutation, quadrature",
+                          rtol=1e-12,
+                          describe="E_m[ε P_s(f(ε) - f(0))]/Z for ε ~ N(0, σ² S) by the product rule aligned with "
+                                   "the gradient (gaussian_selection_moments)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-12"),
+            ps.autodiff(weak_coefficient, target=ps.part(1), label="weak-selection coefficient", vectorize=False,
+                        describe="σ² times the Taylor coefficient of order 2 at σ = 0 (Taylor-mode autodiff) of the "
+                                 "accepted-step mean E_z[σLz P_s(f(σLz))]/E_z[P_s(f(σLz))], LLᵀ = S, by 8³-node "
+                                 "Gauss-Hermite (exact: each coefficient is a polynomial moment)"),
             ps.monte_carlo(exact_ref, target=ps.part(0), label="probit, correlated mutation", vectorize=False,
                            describe="rejection sampling with correlated Gaussian proposals, 2e5 antithetic per instance"),
-            ps.order(weak_ref, target=ps.part(1), small=sigma, sweep=(0.04, 0.02, 0.01, 0.005), order=4,
+            ps.order(weak_ref, target=ps.part(1), small=sigma, sweep=(0.01, 0.005, 0.0025, 0.00125), order=4,
                      vectorize=False, label="weak-selection limit",
                      describe="Gauss-Hermite quadrature (40^3) of the accepted-step mean",
-                     tolerance="saturation error O(sigma^4): fitted log-log slope >= 3.75 over sigma = 0.04..0.005"),
+                     tolerance="saturation error O(sigma^4): fitted log-log slope >= 3.75 over sigma = 0.01..0.00125"),
         ),
         references=(SOURBUT, LANDE),
         model=fitness,
@@ -546,6 +724,11 @@ def selection_curvature() -> ps.Derivation:
         # Gauss–Hermite quadrature (48²) of E_m[ε P_s(f(ε) − f(0))]/Z for the real f.
         return _quadrature(_grad(x, 2), _hessian(x, 2), x["kappa"], Probit(x["tau"]), x["sigma"] ** 2 * jnp.eye(2), 48)[0]
 
+    def series_ref(x):
+        # The series' own coefficients: E[ε](σ) to σ⁴ by autodiff at σ = 0 of the real model's quadrature.
+        coefficients = _small_mutation_coefficients(_grad(x, 2), _hessian(x, 2), x["kappa"], Probit(x["tau"]))[1]
+        return x["sigma"] ** jnp.arange(5) @ coefficients
+
     def cv_ref(x, key):
         # Rejection sampling on the real f with the linearised twin (same ε, same uniform) as control variate.
         return _simulate_cv(key, _grad(x, 2), _hessian(x, 2), x["kappa"], Probit(x["tau"]), Gaussian(x["sigma"]))
@@ -572,6 +755,9 @@ def selection_curvature() -> ps.Derivation:
                     why=r"with $H = 0$, $\kappa = 0$ it is the $\sigma^4$ expansion of the exact probit step (B4)"),
         ),
         checks=(
+            ps.autodiff(series_ref, label="series coefficients to sigma^4", vectorize=False,
+                        describe="Taylor coefficients of E[ε](σ) to σ⁴ at σ = 0 (Taylor-mode autodiff of an 8x8 "
+                                 "Gauss-Hermite rule on the real f, exact for the polynomial moments involved)"),
             ps.order(quad_ref, small=sigma, sweep=(0.04, 0.02, 0.01, 0.005), order=6, label="residual O(sigma^6)",
                      vectorize=False,
                      describe="Gauss-Hermite quadrature (48x48) of the accepted-step mean for the real f",
@@ -631,6 +817,20 @@ def _norm_dependence_figure(path: Path, report=None) -> None:
     fig.savefig(path, format="pdf", metadata={"CreationDate": None})
 
 
+@jax.jit
+def _rate_times_norm_coefficients(sel, sig):
+    """Taylor coefficients at g = 0, to g³, of η(g) g = E[u P_s(gu)]/E[P_s(gu)], u ~ N(0, σ²) (12-node
+    Gauss-Hermite: exact for the polynomial moments of these coefficients)."""
+    z, w = (jnp.asarray(a) for a in hermite_rule(12))
+    u = sig * z
+
+    def rate_times_norm(gv):
+        p = sel.jax(gv * u)
+        return jnp.sum(w * p * u) / jnp.sum(w * p)
+
+    return taylor_coefficients(rate_times_norm, 3)
+
+
 @ps.derivation("selection/norm-dependence")
 def selection_norm_dependence() -> ps.Derivation:
     r"""The learning rate of selection depends on the gradient norm.
@@ -667,12 +867,24 @@ def selection_norm_dependence() -> ps.Derivation:
     def hard_ref(x, key):
         return one_dim(x, key, Hard())
 
+    def probit_quadrature(x):
+        return learning_rate_quadrature(Probit(x["tau"]), x["sigma"], x["g"])
+
+    def hard_quadrature(x):
+        return learning_rate_quadrature(Hard(), x["sigma"], x["g"])
+
     def weak_ref(x):
         # Adaptive quadrature (SciPy) of η = E[u P_s(g u)]/(g E[P_s(g u)]), u ~ N(0, σ²), P_s = clip(1/2 + kΔ).
         return learning_rate_quadrature(Linear(x["k"], 0.5), x["sigma"], x["g"])
 
     def logistic_ref(x):
         return learning_rate_quadrature(Logistic(x["beta"]), x["sigma"], x["g"])
+
+    def logistic_series(x):
+        # η(g) g = E[u P_s(gu)]/E[P_s(gu)] is analytic at g = 0: its Taylor coefficients of order 1 and 3
+        # (autodiff) are those of η at g^0 and g^2.
+        c = _rate_times_norm_coefficients(Logistic(x["beta"]), x["sigma"])
+        return c[1] + c[3] * x["g"] ** 2
 
     return ps.Derivation(
         lhs=(r"\eta_{\text{probit}}", r"\eta_{\text{hard}}", r"\eta_{\text{weak}}", r"\eta_{\text{logistic}} + O(g^4)"),
@@ -693,6 +905,14 @@ def selection_norm_dependence() -> ps.Derivation:
                         r"$P_s'''(0) = -\beta^3/8$"),
         ),
         checks=(
+            ps.quadrature(probit_quadrature, target=ps.part(0), label="probit, quadrature", rtol=1e-10,
+                          describe="adaptive quadrature (SciPy quad) of η = E[u P_s(gu)]/(g E[P_s(gu)]), "
+                                   "u ~ N(0, σ²)",
+                          tolerance="quadrature at epsrel 1e-13: rel 1e-10"),
+            ps.quadrature(hard_quadrature, target=ps.part(1), label="hard, quadrature", rtol=1e-10,
+                          describe="adaptive quadrature (SciPy quad) of the same integrals for hard selection, split "
+                                   "at the jump",
+                          tolerance="quadrature at epsrel 1e-13: rel 1e-10"),
             ps.monte_carlo(probit_ref, target=ps.part(0), label="probit", vectorize=False,
                            describe="rejection sampling in the gradient direction, 2e5 antithetic proposals"),
             ps.monte_carlo(hard_ref, target=ps.part(1), label="hard", vectorize=False,
@@ -701,11 +921,15 @@ def selection_norm_dependence() -> ps.Derivation:
                           domains={g: ps.log_uniform(0.1, 1)}, rtol=1e-9,
                           describe="adaptive quadrature of the parallel component (SciPy quad)",
                           tolerance="quadrature at epsrel 1e-13: rel 1e-9; clipping of P_s is beyond 12 sd"),
-            ps.order(logistic_ref, target=ps.part(3), small=g, sweep=(0.4, 0.2, 0.1, 0.05), order=4,
+            ps.autodiff(logistic_series, target=ps.part(3), label="logistic series coefficients", vectorize=False,
+                        domains={sigma: ps.uniform(0.05, 0.2), beta: ps.uniform(2, 10)},
+                        describe="Taylor coefficients at g = 0 (Taylor-mode autodiff) of η(g) g = E[u P_s(gu)]/E[P_s(gu)], "
+                                 "u ~ N(0, σ²), by 12-node Gauss-Hermite (exact for these polynomial moments)"),
+            ps.order(logistic_ref, target=ps.part(3), small=g, sweep=(0.1, 0.05, 0.025, 0.0125), order=4,
                      vectorize=False, label="logistic small-g series",
                      domains={sigma: ps.uniform(0.05, 0.2), beta: ps.uniform(2, 10)},
                      describe="adaptive quadrature of eta for logistic selection (SciPy quad)",
-                     tolerance="series remainder O(g^4): fitted log-log slope >= 3.75 over g = 0.4..0.05"),
+                     tolerance="series remainder O(g^4): fitted log-log slope >= 3.75 over g = 0.1..0.0125"),
         ),
         references=(NOSTALGEBRAIST, SOURBUT, BARKER),
         model=fitness,

@@ -9,7 +9,8 @@ changes the log relative fitness (selection coefficient) by
 small-mutation limit). Mutation is :math:`\mathcal N(0, \sigma^2 I_3)`. The
 Moran fixation probability is used in its diffusion form
 :math:`\pi(s) = s/(1-e^{-Ns})` unless a check says otherwise; the exact Moran
-chain is simulated as an independent reference.
+chain (its fixation probability by first-step analysis of its birth-death rates) measures
+the diffusion form's error, with its fitted order.
 
 The fixation moments :math:`\Pi_k(N, a) = \mathbb E_{z}[z^k\,\pi(a z)]`,
 :math:`z \sim \mathcal N(0, 1)`, have no elementary form; `pricesym.popgen.FixationMoment`
@@ -34,11 +35,11 @@ from pricesym.numeric import (
     covariance_estimate,
     estimate,
     jump_chain,
+    minibatch_law,
     path_chain,
     stationary_vector,
-    weighted_mean,
 )
-from pricesym.popgen import FixationMoment, moran_fates
+from pricesym.popgen import FixationMoment, birth_death_fixation
 from pricesym.selection import (
     Gaussian,
     KimuraFixation,
@@ -48,6 +49,7 @@ from pricesym.selection import (
     accepted_mean,
     anneal,
     expected_step,
+    gaussian_selection_moments,
     mean_displacement,
     skew_normal_moments,
 )
@@ -74,6 +76,7 @@ LI_TAI_E = ("Li, Q., Tai, C. & E, W. (2017). Stochastic modified equations and a
 # --------------------------------------------------------------------------- symbols
 
 sigma = sp.Symbol("sigma", positive=True)
+A = sp.Symbol("A", positive=True)  # N sigma, held fixed in the diffusion limit of the exact-Moran check
 tau = sp.Symbol("tau", positive=True)
 beta = sp.Symbol("beta", positive=True)
 eta = sp.Symbol("eta", positive=True)
@@ -113,32 +116,47 @@ def _odd_part(sel, rate):
 #
 # Module-level jitted kernels: references call them once per instance
 # (`vectorize=False`), so each compiles once per process instead of once per run.
-DRIFT_SAMPLES = 100_000
-CHAIN_TRIALS = 400_000
+DRIFT_SAMPLES = 100_000  # mutations per gradient norm in the comparison figure
+N_MAX = 400  # largest population of the exact-Moran check; rates are padded to it (one compiled program)
 
 
-@jax.jit
-def _origin_fixation_estimates(key, sig, n, grad):
-    r"""Per-mutation drift (Moran and Kimura fixation) and step per substitution
-    from ``DRIFT_SAMPLES`` Gaussian mutations; each check uses one of the three.
-
-    Each mutation is weighted by its fixation probability — the expected fate
-    given :math:`\epsilon` (a Rao-Blackwellised Bernoulli draw); the step per
-    substitution is the fixation-weighted mean (ratio estimator)."""
-    eps = sig * jax.random.normal(key, (DRIFT_SAMPLES, 3))
-    s_eps = eps @ grad
-    moran = MoranFixation(n, diffusion=True).jax(s_eps)
-    kimura = KimuraFixation(n, diffusion=True).jax(s_eps)
-    return estimate(eps * moran[:, None]), estimate(eps * kimura[:, None]), weighted_mean(eps, moran)
+def _moran_rates(i, n, r):
+    """Moran birth-death rates from i mutants of fitness r among n: a reproducer is chosen in
+    proportion to fitness, its offspring replaces a uniformly chosen individual."""
+    total = r * i + n - i
+    return r * i / total * (n - i) / n, (n - i) / total * i / n
 
 
-@jax.jit
-def _moran_chain_drift_kernel(key, sig, n, grad):
-    # Every mutant is run through the Moran chain: its fate is exact-Moran, not the diffusion form.
-    k_eps, k_chain = jax.random.split(key)
-    eps = sig * jax.random.normal(k_eps, (CHAIN_TRIALS, 3))
-    fixed = moran_fates(k_chain, eps @ grad, n)
-    return estimate(eps * fixed[:, None])
+class _ExactMoranFixation:
+    """The fixation probability of one mutant with selection coefficient s (fitness r = e^s)
+    in the Moran chain itself: first-step analysis of its birth-death rates
+    (`birth_death_fixation`), not the diffusion form. Only ``.jax`` is used."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def jax(self, s):
+        i = jnp.arange(1, N_MAX, dtype=jnp.float64)
+        live = i < self.n
+        up, down = _moran_rates(jnp.where(live, i, 1.0), self.n, jnp.exp(s)[..., None])
+        return birth_death_fixation(up, down, top=self.n)[..., 1]
+
+
+@functools.partial(jax.jit, static_argnames=("kind",))
+def _selection_law(sig, tau_value, n, grad, kind: str):
+    r"""``(E[s(ε) P], Z)``, s(ε) = (ε, εεᵀ) flattened, for ε ~ N(0, σ²I) on the model's fitness
+    f = -L (linear, ∇f = ``grad``) at x = 0, from the defining integrals: P is the probit acceptance
+    (``kind`` "probit"), the Moran or Kimura diffusion fixation probability ("moran", "kimura"), or
+    the exact Moran chain's ("chain"). `gaussian_selection_moments`: composite Gauss-Legendre along
+    the gradient (192 panels resolve the diffusion forms' poles at s = 2πik/N for N σ|c| <= 60;
+    48 are ample for the chain check, N σ|c| <= 8), 2 Gauss-Hermite nodes across (exact for the
+    quadratic statistic)."""
+    sel = {"probit": lambda: Probit(tau_value), "moran": lambda: MoranFixation(n, diffusion=True),
+           "kimura": lambda: KimuraFixation(n, diffusion=True), "chain": lambda: _ExactMoranFixation(n)}[kind]()
+    fitness = lambda y: -per_example_loss.jax(y, 0.0, grad, jnp.zeros(3))  # noqa: E731
+    stats = lambda e: jnp.concatenate([e, jnp.outer(e, e).reshape(-1)])  # noqa: E731
+    return gaussian_selection_moments(fitness, jnp.zeros(3), sel, sig**2 * jnp.eye(3), stats,
+                                      panels=48 if kind == "chain" else 192, across=2)
 
 
 @ps.derivation("selection/origin-fixation")
@@ -168,7 +186,8 @@ def origin_fixation() -> ps.Derivation:
 
     The exact Moran probability :math:`(1-e^{-s})/(1-e^{-Ns})` has odd part
     :math:`s` only to first order; its drift is a few per cent lower (about 4 %
-    at :math:`N = 200`, :math:`\sigma\lVert c\rVert = 0.05`).
+    at :math:`N = 200`, :math:`\sigma\lVert c\rVert = 0.05`): relative
+    :math:`O(\sigma\lVert c\rVert)` at fixed :math:`N\sigma\lVert c\rVert`, the order one check fits.
 
     References: Sourbut (2022) (model 2 is a reconstruction); Kimura (1962);
     Moran (1958); Dieckmann & Law (1996); Salimans et al. (2017).
@@ -187,15 +206,24 @@ def origin_fixation() -> ps.Derivation:
     result = sp.Tuple(sp.ImmutableMatrix(drift_moran), sp.ImmutableMatrix(drift_kimura),
                       sp.ImmutableMatrix(per_substitution))
 
-    def estimates_ref(which):
-        def reference(x, key):
-            return _origin_fixation_estimates(key, x["sigma"], x["N"], _grad(x))[which]
+    def exact_ref(which):
+        def reference(x):
+            num, z = _selection_law(x["sigma"], 0.0, x["N"], _grad(x), "kimura" if which == 1 else "moran")
+            return num[:3] / z if which == 2 else num[:3]
 
         return reference
 
-    def moran_chain_ref(x, key):
-        return _moran_chain_drift_kernel(key, x["sigma"], x["N"], _grad(x))
+    def moran_chain_ref(x):
+        # The exact Moran chain at N = A/sigma (A = N sigma fixed): its drift, per sigma^2.
+        n = round(x["A"] / x["sigma"])
+        num, _ = _selection_law(x["sigma"], 0.0, float(n), _grad(x), "chain")
+        return num[:3] / x["sigma"] ** 2
 
+    exact = dict(vectorize=False, describe="the defining integral over ε ~ N(0, σ²I) of the fixation "
+                                           "probability's .jax form (gaussian_selection_moments: 192 Gauss-Legendre "
+                                           "panels along c, exact across)",
+                 tolerance="composite Gauss-Legendre on an integrand analytic in a strip wider than a panel "
+                           "(poles at s = 2πik/N): rel 1e-11")
     return ps.Derivation(
         lhs=(r"\mathbb E_m[\epsilon\,\pi(\epsilon\cdot c)]", r"\mathbb E_m[\epsilon\,u(\epsilon\cdot c)]",
              r"\mathbb E[\epsilon \mid \text{fix}]"),
@@ -223,29 +251,21 @@ def origin_fixation() -> ps.Derivation:
                     why=r"Bayes: $\mathbb E[\epsilon\,\pi]/\mathbb E[\pi]$", check=False),
         ),
         checks=(
-            ps.monte_carlo(estimates_ref(0), target=ps.part(0), vectorize=False,
-                           label="drift per mutation (Moran)",
-                           describe="1e5 Gaussian mutations, each weighted by its Moran "
-                                    "diffusion fixation probability"),
-            ps.monte_carlo(estimates_ref(1), target=ps.part(1), vectorize=False,
-                           label="drift per mutation (Kimura)",
-                           describe="1e5 Gaussian mutations, each weighted by Kimura's "
-                                    "new-mutant fixation probability"),
-            ps.monte_carlo(estimates_ref(2), target=ps.part(2), label="step per substitution", vectorize=False,
-                           describe="1e5 Gaussian mutations; mean over fixations "
-                                    "(fixation-probability weights, ratio estimator)"),
-            ps.monte_carlo(
-                moran_chain_ref, target=ps.part(0), label="drift per mutation, exact Moran chain", instances=2,
-                vectorize=False,
-                domains={sigma: ps.fixed(0.01), N: ps.choice([50, 100]), c[0]: ps.uniform(-1, 1),
-                         c[1]: ps.uniform(-1, 1), c[2]: ps.uniform(4, 5)},
-                allowance_rel=0.05,
-                describe="4e5 mutants, each run through the Moran chain (jump chain, "
-                         "restart-and-drain) to fixation or loss",
-                tolerance="4.5 SE + 5% rel: the exact Moran fixation probability lies below the diffusion form "
-                          "(slope (N-1)/(2N) at 0, odd part s/2 - O(s^2)); for N in {50, 100} and "
-                          "0.04 <= sigma|c| <= 0.052 its drift is 3.2-4.2% lower (1-D quadrature; MATH.md B8: 4%)",
-            ),
+            ps.quadrature(exact_ref(0), target=ps.part(0), label="drift per mutation (Moran), quadrature",
+                          rtol=1e-11, **exact),
+            ps.quadrature(exact_ref(1), target=ps.part(1), label="drift per mutation (Kimura), quadrature",
+                          rtol=1e-11, **exact),
+            ps.quadrature(exact_ref(2), target=ps.part(2), label="step per substitution, quadrature",
+                          rtol=1e-11, **exact),
+            ps.order(moran_chain_ref, target=lambda r: r[0] / sigma**2, small=sigma, sweep=(0.02, 0.01, 0.005, 0.0025),
+                     order=1, vectorize=False, domains={A: ps.fixed(1.0)}, instances=2,
+                     label="diffusion form against the exact Moran chain",
+                     describe="drift per mutation / sigma^2 with each mutant's fixation probability from the Moran "
+                              "chain's birth-death rates (first-step analysis), N = A/sigma = 50..400, integrated over "
+                              "the mutation law like the quadrature checks",
+                     tolerance="diffusion approximation: the exact chain's odd part is s/2 - O(s^2), so at fixed "
+                               "N sigma the drift differs at relative O(sigma) (4 % at N = 200, sigma|c| = 0.05); "
+                               "fitted log-log slope >= 1 - 0.25"),
         ),
         references=(SOURBUT, KIMURA, MORAN, DIECKMANN, SALIMANS),
     )
@@ -422,6 +442,13 @@ def _in_flight_kernel(key, sig, n, k, grad, k_max: int = K_MAX):
     return lax.map(batch, keys).reshape(-1, 3)
 
 
+def _in_flight_exact(sig, n, k, grad):
+    """Mean and covariance of D = sum of K independent ε ξ, from the law of one (quadrature)."""
+    num, _ = _selection_law(sig, 0.0, n, grad, "moran")
+    mean, second = num[:3], num[3:].reshape(3, 3)
+    return k * mean, k * (second - jnp.outer(mean, mean))
+
+
 @ps.derivation("selection/horizontal-transfer")
 def horizontal_transfer() -> ps.Derivation:
     r"""Several mutations in flight with horizontal transfer (model 3).
@@ -465,6 +492,20 @@ def horizontal_transfer() -> ps.Derivation:
     def covariance_ref(x, key):
         return covariance_estimate(_in_flight_kernel(key, x["sigma"], x["N"], x["K"], _grad(x)))
 
+    def exact_ref(which):
+        def reference(x):
+            mean, cov = _in_flight_exact(x["sigma"], x["N"], x["K"], _grad(x))
+            return cov if which else mean
+
+        return reference
+
+    exact = dict(vectorize=False, rtol=1e-11, atol=1e-16,
+                 describe="K times the law of one mutation in flight, ε ξ with P(ξ = 1 | ε) = π(ε·c): E[ε π] and "
+                          "E[εεᵀ π] (ξ² = ξ) from their defining integrals (gaussian_selection_moments: 192 "
+                          "Gauss-Legendre panels along c, 2 Gauss-Hermite nodes across, exact for the quadratic "
+                          "statistic); Cov D = K (E[εεᵀπ] - E[επ]E[επ]ᵀ) for independent mutations",
+                 tolerance="composite Gauss-Legendre on an integrand analytic in a strip wider than a panel: "
+                           "rel 1e-11, abs 1e-16 (entries ~1e-4)")
     return ps.Derivation(
         lhs=(r"\mathbb E[D]", r"\operatorname{Cov}[D]"),
         result=result,
@@ -491,6 +532,8 @@ def horizontal_transfer() -> ps.Derivation:
                     check=False),
         ),
         checks=(
+            ps.quadrature(exact_ref(0), target=ps.part(0), label="mean displacement, quadrature", **exact),
+            ps.quadrature(exact_ref(1), target=ps.part(1), label="covariance, quadrature", **exact),
             ps.monte_carlo(mean_ref, target=ps.part(0), label="mean displacement", vectorize=False, instances=2,
                            describe="5e4 replicates of K mutations in flight, each fixing "
                                     "independently (Bernoulli fates)"),
@@ -561,6 +604,37 @@ def _accepted_steps(sample):
     return np.asarray(sample.steps)[np.asarray(sample.accepted) > 0]
 
 
+# A small dataset for the exact references: its coefficients are centred and scaled to population
+# variance v like `_dataset_z`'s, and few enough that every minibatch can be enumerated.
+_SMALL_DATASET = np.array([-1.3, -0.2, 0.4, 1.1])
+
+
+def _sgd_step_moments(x, grad_f, direction):
+    """Exact mean and covariance of one SGD step -eta (1/B) sum_b grad l(0; z_b), B draws with
+    replacement from a 4-example dataset with E z = 0, Var z = v: every minibatch with its
+    multinomial probability (`minibatch_law`); per-example gradients by jax.grad of the model."""
+    raw = _SMALL_DATASET - _SMALL_DATASET.mean()
+    zs = raw * math.sqrt(x["v"] / np.mean(raw**2))
+    grads = np.asarray(_per_example_grads(jnp.asarray(zs), grad_f, direction))
+    counts, prob = minibatch_law(len(zs), int(round(x["B"])), replace=True)
+    steps = -x["eta"] * (counts @ grads) / counts.sum(axis=1, keepdims=True)
+    mean = prob @ steps
+    dev = steps - mean
+    return mean, np.einsum("m,mi,mj->ij", prob, dev, dev)
+
+
+@jax.jit
+def _per_example_grads(zs, grad_f, direction):
+    return jax.vmap(jax.grad(per_example_loss.jax), in_axes=(None, 0, None, None))(jnp.zeros(3), zs, grad_f, direction)
+
+
+def _row_from_moments(first, second, gradient_norm):
+    """(E[Δx_1]/g, Var Δx_1, Var Δx_2, Cov(Δx_2, Δx_3), ρ(Δx_2, Δx_3)) from a step's first and second moments."""
+    cov = np.asarray(second).reshape(3, 3) - np.outer(first, first)
+    return np.array([[first[0] / gradient_norm, cov[0, 0], cov[1, 1], cov[1, 2],
+                      cov[1, 2] / math.sqrt(cov[1, 1] * cov[2, 2])]])
+
+
 @ps.derivation("selection/vs-sgd-noise")
 def vs_sgd_noise() -> ps.Derivation:
     r"""Minibatch SGD noise is correlated by the data; selection noise is not.
@@ -620,6 +694,16 @@ def vs_sgd_noise() -> ps.Derivation:
     def sel_corr_ref(x, key):
         return correlation(selection_samples(x, key))
 
+    def sgd_cov_exact(x):
+        _, cov = _sgd_step_moments(x, jnp.zeros(3), jnp.asarray([x["a_1"], x["a_2"], 0.0]))
+        return cov[:2, :2]
+
+    def sel_cov_exact(x):
+        num, z = _selection_law(x["sigma"], x["tau"], 1.0, jnp.asarray([x["g"], 0.0, 0.0]), "probit")
+        m = np.asarray(num) / float(z)
+        cov = m[3:].reshape(3, 3) - np.outer(m[:3], m[:3])
+        return cov[1:, 1:]
+
     return ps.Derivation(
         lhs=(r"\operatorname{Cov}_{\rm SGD}(\Delta x_1, \Delta x_2)", r"\rho_{\rm SGD}",
              r"\operatorname{Cov}_{\rm sel}(\Delta x_2, \Delta x_3)", r"\rho_{\rm sel}"),
@@ -648,6 +732,14 @@ def vs_sgd_noise() -> ps.Derivation:
                     check=False),
         ),
         checks=(
+            ps.exact(sgd_cov_exact, target=ps.part(0), label="SGD step covariance, every minibatch", vectorize=False,
+                     describe="every minibatch of B draws with replacement from a 4-example dataset (E z = 0, "
+                              "Var z = v) with its multinomial probability; per-example gradients by jax.grad"),
+            ps.quadrature(sel_cov_exact, target=ps.part(2), label="selection step covariance, quadrature",
+                          vectorize=False, rtol=1e-11, atol=1e-16,
+                          describe="covariance off the gradient of the accepted step from its defining integrals "
+                                   "(gaussian_selection_moments, probit acceptance on the model's fitness)",
+                          tolerance="aligned product rule, converged to round-off: rel 1e-11, abs 1e-16"),
             ps.monte_carlo(sgd_cov_ref, target=ps.part(0), label="SGD step covariance", vectorize=False,
                            describe="4e4 minibatch SGD steps (per-example gradients by jax.grad, batches drawn with "
                                     "replacement from 512 examples); SE from the fourth moment"),
@@ -674,34 +766,6 @@ COMPARISON_COLUMNS = (r"\eta_{\rm eff}", r"\operatorname{Var}_\parallel", r"\ope
 COMPARISON_ROWS = ("minibatch SGD, per step", "model 1 (annealing, probit), per accepted step",
                    "model 2 (origin-fixation), per mutation arising", "model 2 (origin-fixation), per substitution",
                    "model 3 ($K$ in flight), per round")
-
-
-def _row_estimate(steps, gradient_norm, correlation_exact=False):
-    r"""`Estimate` of the comparison row from simulated steps (n, 3) at
-    :math:`\nabla f = g e_1`: :math:`(\mathbb E[\Delta x_1]/g,\ \operatorname{Var}\Delta x_1,\
-    \operatorname{Var}\Delta x_2,\ \operatorname{Cov}(\Delta x_2,\Delta x_3),\ \rho(\Delta x_2,\Delta x_3))`.
-    ``correlation_exact``: rank-one steps, whose sample correlation is ±1 to rounding (SE 0)."""
-    steps = np.asarray(steps, dtype=np.float64)
-    n = steps.shape[0]
-    cov = covariance_estimate(steps)
-    corr = correlation(steps[:, 1:])
-    mean = [steps[:, 0].mean() / gradient_norm, cov.mean[0, 0], cov.mean[1, 1], cov.mean[1, 2], corr.mean]
-    se = [steps[:, 0].std(ddof=1) / math.sqrt(n) / gradient_norm, cov.se[0, 0], cov.se[1, 1], cov.se[1, 2],
-          0.0 if correlation_exact else corr.se]
-    return Estimate(np.asarray(mean)[None, :], np.asarray(se)[None, :])
-
-
-@functools.partial(jax.jit, static_argnames="mutations")
-def _origin_fixation_kernel(key, sig, n, grad_f, mutations: int):
-    r"""``mutations`` mutants arising at x = 0, each fixing with probability
-    :math:`\pi(f(\epsilon) - f(0))` (Moran diffusion form) on the model's fitness.
-    Returns (eps, fixed)."""
-    k_eps, k_fate = jax.random.split(key)
-    eps = sig * jax.random.normal(k_eps, (mutations, 3))
-    fitness = lambda x: -per_example_loss.jax(x, 0.0, grad_f, jnp.zeros(3))  # noqa: E731  (z̄ = 0 over the data)
-    gain = jax.vmap(fitness)(eps) - fitness(jnp.zeros(3))
-    fixed = jax.random.uniform(k_fate, (mutations,)) < MoranFixation(n, diffusion=True).jax(gain)
-    return eps, fixed
 
 
 @jax.jit
@@ -849,27 +913,31 @@ def sgd_comparison() -> ps.Derivation:
     def fixed_g(x):
         return jnp.asarray([x["g"], 0.0, 0.0])
 
-    def sgd_ref(x, key):
-        direction = jnp.asarray([x["a_1"], x["a_2"], x["a_3"]])
-        steps = _sgd_steps(key, x["eta"], x["B"], x["v"], fixed_g(x), direction)
-        return _row_estimate(steps, x["g"], correlation_exact=True)
+    def sgd_exact(x):
+        mean, cov = _sgd_step_moments(x, fixed_g(x), jnp.asarray([x["a_1"], x["a_2"], x["a_3"]]))
+        return _row_from_moments(mean, cov + np.outer(mean, mean), x["g"])
 
-    def model1_ref(x, key):
-        return _row_estimate(_accepted_steps(_anneal_probit(key, x["sigma"], x["tau"], fixed_g(x))), x["g"])
+    def selection_exact(which):
+        def reference(x):
+            kind = "probit" if which == 1 else "moran"
+            num, z = (np.asarray(v) for v in _selection_law(x["sigma"], x["tau"], x["N"], fixed_g(x), kind))
+            if which in (1, 3):  # per accepted step / per substitution: conditional on acceptance
+                return _row_from_moments(num[:3] / z, num[3:] / z, x["g"])
+            row = _row_from_moments(num[:3], num[3:], x["g"])  # per mutation: X = ε ξ, E[XXᵀ] = E[εεᵀπ]
+            if which == 4:  # K independent mutations in flight: means and covariances add
+                row[0, :4] *= x["K"]
+            return row
 
-    def model2_ref(x, key):
-        eps, fixed = _origin_fixation_kernel(key, x["sigma"], x["N"], fixed_g(x), mutations=200_000)
-        return _row_estimate(np.asarray(eps) * np.asarray(fixed)[:, None], x["g"])
-
-    def model2_sub_ref(x, key):
-        eps, fixed = _origin_fixation_kernel(key, x["sigma"], x["N"], fixed_g(x), mutations=200_000)
-        return _row_estimate(np.asarray(eps)[np.asarray(fixed)], x["g"])
-
-    def model3_ref(x, key):
-        return _row_estimate(_in_flight_kernel(key, x["sigma"], x["N"], x["K"], fixed_g(x)), x["g"])
+        return reference
 
     rows_lhs = tuple(rf"\text{{{name}}}:\ ({', '.join(COMPARISON_COLUMNS)})" for name in COMPARISON_ROWS)
-    mc = dict(vectorize=False)
+    exact = dict(vectorize=False, rtol=1e-10, atol=1e-15,
+                 describe="first and second moments of the step from their defining integrals "
+                          "(gaussian_selection_moments on the model's fitness: probit acceptance, or the Moran "
+                          "diffusion fixation probability; per mutation E[ε π], E[εεᵀ π]; per substitution divided "
+                          "by E[π]; model 3: K times per mutation)",
+                 tolerance="aligned product rule, converged to round-off: rel 1e-10, abs 1e-15 (the correlation "
+                           "off the gradient is 0)")
     return ps.Derivation(
         lhs=rows_lhs,
         result=result,
@@ -902,20 +970,15 @@ def sgd_comparison() -> ps.Derivation:
                     why=r"divide by $\mathbb E[\pi] = \Pi_0$", check=False),
         ),
         checks=(
-            ps.monte_carlo(sgd_ref, target=ps.part(0), label="SGD row", allowance_abs=1e-9,
-                           describe="4e4 minibatch SGD steps: per-example gradients by jax.grad of the "
-                                    "model, batches with replacement",
-                           tolerance="4.5 SE; the correlation of rank-one steps is ±1 up to rounding (1e-9 abs)", **mc),
-            ps.monte_carlo(model1_ref, target=ps.part(1), label="model 1 row",
-                           describe="annealing by rejection: 1e5 proposals, probit acceptance "
-                                    "on the model's fitness", **mc),
-            ps.monte_carlo(model2_ref, target=ps.part(2), label="model 2 per-mutation row",
-                           describe="2e5 mutants, each fixed or lost by a Bernoulli draw with the "
-                                    "Moran diffusion probability", **mc),
-            ps.monte_carlo(model2_sub_ref, target=ps.part(3), label="model 2 per-substitution row",
-                           describe="2e5 mutants, Bernoulli fates; statistics of the ones that fixed", **mc),
-            ps.monte_carlo(model3_ref, target=ps.part(4), label="model 3 row",
-                           describe="5e4 replicates of K mutations in flight with independent Bernoulli fates", **mc),
+            # Each row by the exact law of its process; the processes are simulated in the entries the
+            # rows come from (vs-sgd-noise, step-noise, origin-fixation, horizontal-transfer).
+            ps.exact(sgd_exact, target=ps.part(0), label="SGD row, every minibatch", vectorize=False,
+                     describe="every minibatch of B draws with replacement from a 4-example dataset (E z = 0, "
+                              "Var z = v), multinomial probabilities; per-example gradients by jax.grad"),
+            ps.quadrature(selection_exact(1), target=ps.part(1), label="model 1 row, quadrature", **exact),
+            ps.quadrature(selection_exact(2), target=ps.part(2), label="model 2 per-mutation row, quadrature", **exact),
+            ps.quadrature(selection_exact(3), target=ps.part(3), label="model 2 per-substitution row, quadrature", **exact),
+            ps.quadrature(selection_exact(4), target=ps.part(4), label="model 3 row, quadrature", **exact),
         ),
         references=(SOURBUT, NOSTALGEBRAIST, KIMURA, DIECKMANN, LI_TAI_E),
         model=per_example_loss,

@@ -19,10 +19,12 @@ from ._numeric.estimators import estimate as estimate
 from ._numeric.estimators import influence_se as influence_se
 from ._numeric.estimators import ratio_of_means as ratio_of_means
 from ._numeric.estimators import weighted_mean as weighted_mean
+from ._numeric.exact_laws import minibatch_law as minibatch_law
+from ._numeric.exact_laws import taylor_coefficients as taylor_coefficients
 from ._numeric.quadrature import hermite_rule as hermite_rule
 
 __all__ = [
     "Estimate", "correlation", "covariance_estimate", "estimate", "hermite_rule", "influence_se", "jax_ntcov",
-    "jax_ntvar", "jump_chain", "path_chain", "prng_key", "ratio_of_means", "stationary_vector",
-    "tridiagonal_solve", "weighted_mean",
+    "jax_ntvar", "jump_chain", "minibatch_law", "path_chain", "prng_key", "ratio_of_means", "stationary_vector",
+    "taylor_coefficients", "tridiagonal_solve", "weighted_mean",
 ]

@@ -9,6 +9,7 @@ from ._numeric.chains import Absorption as Absorption
 from ._numeric.chains import moran_absorption_system as moran_absorption_system
 from ._numeric.chains import moran_transitions as moran_transitions
 from ._numeric.chains import wright_fisher_absorption_system as wright_fisher_absorption_system
+from ._numeric.exact_laws import birth_death_fixation as birth_death_fixation
 from ._numeric.fixation import Fates as Fates
 from ._numeric.fixation import MoranTimes as MoranTimes
 from ._numeric.fixation import moran_fates as moran_fates
@@ -29,9 +30,9 @@ from ._symbolic.fixation import moran_fixation as moran_fixation
 from ._symbolic.fixation import moran_neutral_times as moran_neutral_times
 
 __all__ = [
-    "Absorption", "Fates", "FixationMoment", "MoranTimes", "Selection", "kimura_fixation", "kimura_times",
-    "moran_absorption_system", "moran_fates", "moran_fixation", "moran_jump_step", "moran_neutral_times",
-    "moran_step", "moran_transitions", "restart_and_drain", "simulate_gaussian_selection", "simulate_moran",
-    "simulate_moran_times", "simulate_offspring", "simulate_wright_fisher", "wright_fisher_absorption_system",
-    "wright_fisher_step",
+    "Absorption", "Fates", "FixationMoment", "MoranTimes", "Selection", "birth_death_fixation", "kimura_fixation",
+    "kimura_times", "moran_absorption_system", "moran_fates", "moran_fixation", "moran_jump_step",
+    "moran_neutral_times", "moran_step", "moran_transitions", "restart_and_drain", "simulate_gaussian_selection",
+    "simulate_moran", "simulate_moran_times", "simulate_offspring", "simulate_wright_fisher",
+    "wright_fisher_absorption_system", "wright_fisher_step",
 ]

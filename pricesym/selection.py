@@ -16,6 +16,7 @@ from ._numeric.annealing import accepted_mean_cv as accepted_mean_cv
 from ._numeric.annealing import anneal as anneal
 from ._numeric.annealing import anneal_until_accepted as anneal_until_accepted
 from ._numeric.annealing import rounds_per_step as rounds_per_step
+from ._numeric.exact_laws import gaussian_selection_moments as gaussian_selection_moments
 from ._numeric.quadrature import gaussian_linear_moments as gaussian_linear_moments
 from ._numeric.quadrature import gaussian_quadrature as gaussian_quadrature
 from ._numeric.quadrature import learning_rate_quadrature as learning_rate_quadrature
@@ -46,7 +47,7 @@ __all__ = [
     "AnisotropicGaussian", "Annealing", "Custom", "DELTA", "Gaussian", "Hard", "KimuraFixation", "Linear",
     "Logistic", "MoranFixation", "MutationLaw", "Probit", "Radial", "SelectionFunction", "acceptance",
     "acceptance_rate", "acceptance_small_mutation", "accepted_mean", "accepted_mean_cv", "anneal",
-    "anneal_until_accepted", "curvature_step", "expected_step", "gaussian_linear_moments",
-    "gaussian_quadrature", "learning_rate", "learning_rate_quadrature", "mean_displacement", "rounds_per_step",
-    "skew_normal_moments", "small_mutation_series", "weak_limit",
+    "anneal_until_accepted", "curvature_step", "expected_step", "gaussian_linear_moments", "gaussian_quadrature",
+    "gaussian_selection_moments", "learning_rate", "learning_rate_quadrature", "mean_displacement",
+    "rounds_per_step", "skew_normal_moments", "small_mutation_series", "weak_limit",
 ]

@@ -51,6 +51,9 @@ def _sites(expr, path=()) -> Iterator[tuple[tuple[int, ...], sp.Basic]]:
         return
     if isinstance(expr, (sp.Indexed, sp.MatrixSymbol)):  # indices and shapes are not constants
         return
+    if isinstance(expr, sp.Inverse):  # its -1 is part of the notation, not a constant
+        yield from _sites(expr.args[0], (*path, 0))
+        return
     for i, arg in enumerate(expr.args):
         yield from _sites(arg, (*path, i))
 

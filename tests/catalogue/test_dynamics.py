@@ -357,3 +357,60 @@ def test_finite_step_figure_is_deterministic(dynamics, tmp_path):
         assert data.startswith(b"%PDF")
         digests.append(hashlib.sha256(data).hexdigest())
     assert digests[0] == digests[1]
+
+
+# ----------------------------------------------------------------------------- exact references
+
+
+def test_minibatch_law_is_the_sampling_law():
+    # With replacement: the multinomial law of B i.i.d. uniform draws (brute force over sequences).
+    import itertools
+    from collections import Counter
+
+    from pricesym.numeric import minibatch_law
+
+    n, B = 3, 4
+    counts, prob = minibatch_law(n, B, replace=True)
+    seen = Counter(tuple(np.bincount(seq, minlength=n)) for seq in itertools.product(range(n), repeat=B))
+    assert len(counts) == len(seen) and prob.sum() == pytest.approx(1, abs=1e-15)
+    for row, p in zip(counts, prob):
+        assert p == pytest.approx(seen[tuple(int(k) for k in row)] / n**B, rel=1e-14)
+    subsets, uniform = minibatch_law(4, 2, replace=False)
+    assert subsets.shape == (6, 4) and np.all(subsets.sum(axis=1) == 2) and np.allclose(uniform, 1 / 6)
+    # MATH.md D10: the exact covariance of the minibatch mean over the law is Sigma/B and its
+    # finite-population version.
+    g = np.asarray(D10_G, dtype=float)
+    for replace, want in ((True, [[0.25, -0.25], [-0.25, 0.34375]]), (False, [[1 / 6, -1 / 6], [-1 / 6, 0.2291667]])):
+        counts, prob = minibatch_law(4, 2, replace=replace)
+        ghat = counts @ g / 2
+        dev = ghat - prob @ ghat
+        np.testing.assert_allclose(np.einsum("m,mi,mj->ij", prob, dev, dev), want, atol=5e-8)
+
+
+@pytest.mark.parametrize(("n", "batch", "replace", "message"), [
+    (0, 1, True, r"`n` must be an integer >= 1, got 0\."),
+    (4, 5, False, r"without replacement `batch` must be <= n = 4, got 5\."),
+    (4, 1.5, True, r"`batch` must be an integer >= 1, got 1\.5\."),
+])
+def test_minibatch_law_bad_input(n, batch, replace, message):
+    from pricesym.numeric import minibatch_law
+
+    with pytest.raises(ps.AssumptionError, match=message):
+        minibatch_law(n, batch, replace=replace)
+
+
+def test_taylor_coefficients_of_a_real_gd_step_are_the_series():
+    # MATH.md D9 worked case: Delta x = 21/4 eta - 17/2 eta^2 + 3 eta^3 exactly (a cubic step).
+    import jax.numpy as jnp
+
+    from pricesym.numeric import taylor_coefficients
+
+    def change(h):
+        w = jnp.array([1.5, 0.5])
+        grad_u = jnp.array([-2 * (w[0] - 1), -2 * (w[1] - 2)])
+        v = w + h * grad_u
+        return v[0] ** 2 * v[1] - w[0] ** 2 * w[1]
+
+    np.testing.assert_allclose(np.asarray(taylor_coefficients(change, 4)), [0, 21 / 4, -17 / 2, 3, 0], atol=1e-13)
+    with pytest.raises(ps.AssumptionError, match=r"`order` must be an integer >= 0, got -1\."):
+        taylor_coefficients(change, -1)

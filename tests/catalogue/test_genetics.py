@@ -128,7 +128,7 @@ def test_neutral_wright_fisher_is_a_martingale():
 
 
 def test_wright_fisher_exact_close_to_kimura():
-    """The diffusion error the catalogue allows for (2% rel) is not exceeded on its domain."""
+    """The diffusion error is small on the catalogue's domain (the entry fits its order, O(1/N), instead)."""
     for N in (25, 50, 100):
         for s in (-0.01, 0.005, 0.02):
             chain = pg.wright_fisher_absorption_system(N, s)
@@ -355,3 +355,16 @@ def test_bad_input(call, message):
 def test_traced_wright_fisher_needs_max_N():
     with pytest.raises(ps.AssumptionError, match=r"`max_N` is required when `N` is traced"):
         jax.jit(lambda N: pg.simulate_wright_fisher(0, N, 0.01, 0.5, 10).mean)(10.0)
+
+
+def test_birth_death_fixation_is_the_absorption_solve():
+    # First-step analysis of the rates against the tridiagonal absorption solve (MATH.md D5), also
+    # with the rates padded beyond the population (one compiled program for every N).
+    for n, r in ((10, 1.1), (50, 0.9), (7, 2.0)):
+        up, down = pg.moran_transitions(n, r)
+        exact = pg.moran_absorption_system(n, r).phi
+        np.testing.assert_allclose(np.asarray(pg.birth_death_fixation(up[1:n], down[1:n])), exact, rtol=1e-13)
+        pad = 60 - (n - 1)
+        padded = pg.birth_death_fixation(np.r_[up[1:n], np.full(pad, 0.3)], np.r_[down[1:n], np.full(pad, 0.7)], top=n)
+        np.testing.assert_allclose(np.asarray(padded)[: n + 1], exact, rtol=1e-13)
+        np.testing.assert_allclose(np.asarray(padded)[n:], 1.0, rtol=1e-15)

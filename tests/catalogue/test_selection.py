@@ -360,3 +360,22 @@ def test_norm_dependence_figure_is_deterministic(entries, tmp_path):
     fig(tmp_path / "b.pdf", None)
     data = (tmp_path / "a.pdf").read_bytes()
     assert data.startswith(b"%PDF") and data == (tmp_path / "b.pdf").read_bytes()
+
+
+# ----------------------------------------------------------------------------- exact references
+
+
+@pytest.mark.parametrize("make", [lambda: Probit(0.1), lambda: Hard(), lambda: Logistic(8.0)])
+def test_aligned_quadrature_matches_the_one_dimensional_integrals(make):
+    # E[eps | accepted] for a linear f is parallel to the gradient, with the learning rate of the
+    # 1-D adaptive quadrature; off the gradient the accepted step keeps variance sigma^2.
+    s, cv = 0.2, jnp.asarray([1.5, -2.0, 0.7])
+    num, z = sel.gaussian_selection_moments(lambda y: cv @ y, jnp.zeros(3), make(), s**2 * jnp.eye(3),
+                                            lambda e: jnp.concatenate([e, jnp.outer(e, e).reshape(-1)]))
+    mean, second = np.asarray(num[:3] / z), np.asarray(num[3:] / z).reshape(3, 3)
+    g = float(jnp.linalg.norm(cv))
+    rate = sel.learning_rate_quadrature(make(), s, g)
+    np.testing.assert_allclose(mean, rate * np.asarray(cv), rtol=1e-11)
+    perp = np.cross(np.asarray(cv), [0.0, 0.0, 1.0])
+    perp /= np.linalg.norm(perp)
+    assert perp @ second @ perp == pytest.approx(s**2, rel=1e-12)

@@ -28,8 +28,11 @@ MOD = helpers.module("selection_fixation")
 SE_MULTIPLE = 4.5
 
 
-def at(expr, **values):
-    """Evaluate a closed form at one instance (by symbol name) through the engine's compiler."""
+def at(expr, observables=None, **values):
+    """Evaluate a closed form at one instance (by symbol name) through the engine's compiler;
+    ``observables`` (a derivation's) are substituted first."""
+    if observables:
+        expr = expr.subs(dict(observables))
     symbols = {s for s in getattr(expr, "free_symbols", set())}
     columns = {s: np.array([float(values[str(s)])]) for s in symbols}
     return np.asarray(ps.evaluate(expr, columns))[0]
@@ -106,11 +109,12 @@ def test_origin_fixation_worked_numbers():
     case = dict(sigma=0.01, N=200, **grad_values(3, 0, 4))
     np.testing.assert_allclose(at(d.result[0], **case).ravel(), [1.5e-4, 0, 2e-4], rtol=1e-12, atol=1e-18)
     np.testing.assert_allclose(at(d.result[1], **case).ravel(), [3e-4, 0, 4e-4], rtol=1e-12, atol=1e-18)
-    np.testing.assert_allclose(at(d.result[2], **case).ravel(), [0.00728475, 0, 0.00971300], rtol=2e-6, atol=1e-15)
+    np.testing.assert_allclose(at(d.result[2], d.observables, **case).ravel(), [0.00728475, 0, 0.00971300], rtol=2e-6,
+                               atol=1e-15)
     # Larger effects: per substitution close to the strong-selection limit sigma sqrt(pi/2) = 0.125331.
     # The closed form gives 0.1246772 (1-D quadrature of E[eps pi]/E[pi] agrees to 1e-15); MATH.md
     # quotes 0.124743, 0.05 % higher.
-    step = at(d.result[2], sigma=0.1, N=50, **grad_values(3, 0, 4)).ravel()
+    step = at(d.result[2], d.observables, sigma=0.1, N=50, **grad_values(3, 0, 4)).ravel()
     assert np.linalg.norm(step) == pytest.approx(0.12467720, abs=5e-9)
     assert np.linalg.norm(step) == pytest.approx(0.124743, rel=1e-3)
     assert np.linalg.norm(step) < 0.1 * math.sqrt(math.pi / 2) == pytest.approx(0.125331, abs=5e-7)
@@ -134,15 +138,24 @@ def test_exact_moran_drift_is_about_four_percent_lower():
     assert np.all(np.abs(drift - [1.43985e-4, 1.92126e-4]) < SE_MULTIPLE * 2.2e-7)
 
 
-def test_exact_moran_allowance_covers_the_chain_check_domain():
-    # The chain check allows 5 %: on its domain (N in {50, 100}, sigma|c| in [0.04, 0.052]) the
-    # exact-Moran drift is 3.2-4.2 % below the closed form.
+def test_exact_moran_shortfall_is_first_order_in_sigma_at_fixed_n_sigma():
+    # The chain check fits the diffusion form's error against the exact Moran chain at order 1 in
+    # sigma with N sigma fixed: the shortfall halves with sigma (quadrature with the exact pi).
+    shortfall = [1 - _exact_moran_drift_ratio(round(1 / sig), 5 * sig) for sig in (0.02, 0.01, 0.005)]
+    assert 0 < shortfall[2] < shortfall[1] < shortfall[0]
+    assert shortfall[0] / shortfall[1] == pytest.approx(2, rel=0.05)
+    assert shortfall[1] / shortfall[2] == pytest.approx(2, rel=0.05)
+
+
+def test_exact_moran_chain_reference_matches_the_moran_fixation_probability():
+    # The chain check's reference integrates the chain's own fixation probability (birth-death
+    # rates, first-step analysis) against the mutation law: it is the 1-D quadrature above.
     d = CATALOGUE["selection/origin-fixation"]
-    check = next(c for c in d.checks if "chain" in c.label)
-    for n in (50, 100):
-        for spread in (0.04, 0.052):
-            shortfall = 1 - _exact_moran_drift_ratio(n, spread)
-            assert 0.03 < shortfall < check.allowance_rel
+    check = next(c for c in d.checks if "exact Moran chain" in c.label)
+    grad = np.array([3.0, 0.0, 4.0])
+    got = np.asarray(check.reference({"sigma": 0.01, "A": 1.0, **grad_values(*grad)}))
+    want = _exact_moran_drift_ratio(100, 0.05) * grad / 2
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
 
 
 def test_moran_chain_simulator_matches_the_exact_fixation_probability():
@@ -154,11 +167,15 @@ def test_moran_chain_simulator_matches_the_exact_fixation_probability():
         assert abs(fixed.mean() - rho) < SE_MULTIPLE * se
 
 
-def test_origin_fixation_mc_worked_case():
-    # MATH.md B8 worked case by simulation: 1e5 mutations weighted by their fixation probability.
-    moran, kimura, per_sub = MOD._origin_fixation_estimates(jax.random.key(7), 0.01, 200.0, jnp.asarray([3.0, 0.0, 4.0]))
-    for est, want in ((moran, [1.5e-4, 0, 2e-4]), (kimura, [3e-4, 0, 4e-4]), (per_sub, [0.00728475, 0, 0.00971300])):
-        assert np.all(np.abs(np.asarray(est.mean) - want) < SE_MULTIPLE * np.asarray(est.se))
+def test_origin_fixation_quadrature_worked_case():
+    # MATH.md B8 worked case through the checks' reference: the defining integrals over the mutation
+    # law of each fixation probability (drift per mutation, step per substitution).
+    grad = jnp.asarray([3.0, 0.0, 4.0])
+    moran, z = MOD._selection_law(0.01, 0.0, 200.0, grad, "moran")
+    kimura, _ = MOD._selection_law(0.01, 0.0, 200.0, grad, "kimura")
+    np.testing.assert_allclose(np.asarray(moran[:3]), [1.5e-4, 0, 2e-4], rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(np.asarray(kimura[:3]), [3e-4, 0, 4e-4], rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(np.asarray(moran[:3] / z), [0.00728475, 0, 0.00971300], rtol=2e-6, atol=1e-15)
 
 
 # --------------------------------------------------------------------------- B9
@@ -213,7 +230,7 @@ B10_CASE = dict(K=100, sigma=0.01, N=200, **grad_values(3, 0, 4))
 def test_horizontal_transfer_worked_numbers():
     d = CATALOGUE["selection/horizontal-transfer"]
     np.testing.assert_allclose(at(d.result[0], **B10_CASE).ravel(), [0.015, 0, 0.02], rtol=1e-12, atol=1e-18)
-    cov = at(d.result[1], **B10_CASE)
+    cov = at(d.result[1], d.observables, **B10_CASE)
     # Var D_2 = K sigma^2 E[pi] = 100 * 1e-4 * 0.0205910 (MATH.md quotes ~2.055e-4).
     assert cov[1, 1] == pytest.approx(2.05910e-4, rel=1e-5)
     assert cov[1, 1] == pytest.approx(2.055e-4, rel=3e-3)
@@ -229,7 +246,7 @@ def test_horizontal_transfer_mc_worked_case():
     mean = ps.estimate(D)
     cov = covariance_estimate(D)
     assert np.all(np.abs(np.asarray(mean.mean) - [0.015, 0, 0.02]) < SE_MULTIPLE * np.asarray(mean.se))
-    want = at(d.result[1], **B10_CASE)
+    want = at(d.result[1], d.observables, **B10_CASE)
     assert np.all(np.abs(cov.mean - want) < SE_MULTIPLE * cov.se)
 
 
@@ -237,7 +254,7 @@ def test_horizontal_transfer_mc_worked_case():
 def test_horizontal_transfer_dropped_terms_are_caught():
     # The covariance is K (...) entry by entry: drop each matrix term of the sum inside.
     d = CATALOGUE["selection/horizontal-transfer"]
-    check = d.checks[1]
+    check = next(c for c in d.checks if c.label == "covariance")
     sigma, K, N = (sp.Symbol("sigma", positive=True), sp.Symbol("K", integer=True, positive=True),
                    sp.Symbol("N", integer=True, positive=True))
     C = sp.Matrix(MOD.c)
@@ -280,7 +297,7 @@ def test_vs_sgd_noise_simulations_worked_case():
 
 
 def _row(d, i, **values):
-    return at(d.result[i], **values).ravel()
+    return at(d.result[i], d.observables, **values).ravel()
 
 
 def test_comparison_learning_rates_across_regimes():
@@ -323,9 +340,11 @@ def test_comparison_refers_to_registered_entries():
 
 @pytest.mark.slow
 def test_comparison_each_nonzero_entry_is_checked():
-    # Every nonzero entry of every row, changed by 10 % on its own, is caught by that row's simulation.
+    # Every nonzero entry of every row, changed by 10 % on its own, is caught by that row's exact check
+    # (1 % too: tests/engine/test_mutation_score.py).
     d = CATALOGUE["selection/sgd-comparison"]
-    for i, check in enumerate(d.checks):
+    assert len(d.checks) == len(d.result)
+    for i, check in enumerate(d.checks):  # one check per row, in order
         row = d.result[i]
         for j in range(row.cols):
             if row[0, j] in (0, 1):
