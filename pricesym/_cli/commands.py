@@ -43,6 +43,8 @@ def _selected(args, cat) -> list[str]:
 def _check_counts(args):
     if getattr(args, "instances", None) is not None and args.instances < 1:
         raise _BadInput(f"`--instances` must be at least 1, got {args.instances!r}.")
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise _BadInput(f"`--jobs` must be at least 1, got {args.jobs!r}.")
     if getattr(args, "seed", 0) < 0:
         raise _BadInput(f"`--seed` must be a non-negative integer, got {args.seed!r}.")
 
@@ -177,19 +179,11 @@ def _json_value(value):
 
 
 def _run_checks(args, cat, names):
-    reports, errors = {}, {}
-    progress = Progress(len(names))
-    for name in names:
-        progress.start(name)
-        t0 = time.perf_counter()
-        try:
-            reports[name] = cat[name].check(instances=args.instances, seed=args.seed)
-            verdict = "PASS" if reports[name].passed else "FAIL"
-        except PricesymError as exc:
-            errors[name] = str(exc)
-            verdict = "ERROR"
-        progress.finish(name, verdict, time.perf_counter() - t0)
-    return reports, errors
+    from .pool import default_jobs, run_checks
+
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    return run_checks(cat, names, sources=args.sources or [], instances=args.instances, seed=args.seed, jobs=jobs,
+                      progress=Progress(len(names)))
 
 
 def cmd_check(args, out) -> int:

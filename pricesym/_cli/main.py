@@ -2,8 +2,8 @@
 
     pricesym list   [QUERY] [--from PATH ...] [--json]
     pricesym show   NAME [--from PATH ...] [--latex] [--json] [--at SYMBOL=VALUE ...] [--timeout S]
-    pricesym check  [NAME ... | --all] [--from PATH ...] [--instances N] [--seed S] [--json]
-    pricesym report [NAME ... | --all] [--from PATH ...] --out DIR [--pdf]
+    pricesym check  [NAME ... | --all] [--from PATH ...] [--instances N] [--seed S] [--jobs N] [--json]
+    pricesym report [NAME ... | --all] [--from PATH ...] --out DIR [--pdf] [--jobs N]
     pricesym verify LHS RHS [--assume ASSUMPTION ...] [--latex] [--json] [--timeout S]
 
 Exit codes (`EXIT`), a contract: 0 success (every check passed; expressions equal),
@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     add_from(p)
     p.add_argument("--instances", type=int, metavar="N", help="random instances per check (default: each check's own)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed for instances and simulations (default 0)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="derivations checked at once, in worker processes (default: one per core; 1 runs in this process)")
     p.add_argument("--json", action="store_true", help="print one JSON record per check")
 
     p = command("mutate", "Which deliberately wrong closed forms (1 % changes, dropped terms) each check catches.")
@@ -114,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pdf", action="store_true", help="compile appendix.pdf with latexmk")
     p.add_argument("--instances", type=int, metavar="N", help="random instances per check")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (the same seed gives the same .tex)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="derivations checked at once, in worker processes (default: one per core; 1 runs in this process)")
     p.add_argument("--section-level", choices=("section", "subsection", "subsubsection"), default="section",
                    help="heading level of each derivation (default section; subsection inside a paper's appendix)")
     p.add_argument("--no-names", action="store_true", help="leave out the catalogue names (for a paper)")

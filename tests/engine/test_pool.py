@@ -1,0 +1,74 @@
+"""`pricesym check` over many derivations uses every core: this process and spawned
+workers check derivations side by side, with the same results as one process."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from pricesym._cli.main import main
+from pricesym._cli.progress import Progress
+
+CHEAP = ["bernoulli/ntvar", "ntcov/chain-rule", "price/fundamental-theorem", "ntcov/product-rule"]
+WRONG = '''
+import jax, sympy as sp, pricesym as ps
+x = sp.Symbol("x", real=True)
+
+@ps.derivation("user/wrong")
+def wrong():
+    """A wrong derivative.
+
+    .. math:: (x^3)' = 2 x^2
+    """
+    return ps.Derivation(result=2 * x**2, symbols={x: ps.uniform(-1, 1)},
+                         checks=(ps.autodiff(lambda v: jax.grad(lambda t: t**3)(v["x"])),),
+                         references=("none",))
+'''
+
+
+def run(*argv):
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("PRICESYM_NO_CACHE", raising=False)
+
+
+def test_workers_give_what_one_process_gives_and_see_user_files(tmp_path):
+    (tmp_path / "wrong.py").write_text(WRONG)
+    argv = ["check", *CHEAP, "user/wrong", "--from", str(tmp_path / "wrong.py"), "--seed", "3", "--json"]
+    serial_code, serial = run(*argv, "--jobs", "1")
+    parallel_code, parallel = run(*argv, "--jobs", "3")
+    assert serial_code == parallel_code == 1  # the user's wrong derivation fails in a worker too
+    assert json.loads(parallel) == json.loads(serial)  # seeded: the same numbers, in catalogue order
+    assert {r["name"] for r in json.loads(parallel)} == {*CHEAP, "user/wrong"}
+
+
+def test_durations_are_kept_for_the_next_schedule_unless_caching_is_off(tmp_path, monkeypatch):
+    stored = tmp_path / "cache" / "pricesym" / "durations.json"
+    assert run("check", *CHEAP[:2], "--jobs", "2")[0] == 0
+    seconds = json.loads(stored.read_text())
+    assert set(seconds) == set(CHEAP[:2]) and all(s > 0 for s in seconds.values())
+    stored.unlink()
+    monkeypatch.setenv("PRICESYM_NO_CACHE", "1")
+    assert run("check", *CHEAP[:2], "--jobs", "1")[0] == 0
+    assert not stored.exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_jobs_below_one_is_bad_input(jobs, capsys):
+    assert main(["check", "--all", "--jobs", jobs], out=io.StringIO()) == 2
+    assert "`--jobs` must be at least 1" in capsys.readouterr().err
+
+
+def test_time_left_is_read_off_the_previous_run():
+    stream = io.StringIO()
+    progress = Progress(3, stream, expected={"a": 10.0, "b": 4.0, "c": 2.0}, jobs=2)
+    progress.plan(["a", "b", "c"])
+    progress.finish("a", "PASS", 20.0)  # this run is twice as slow as the last
+    assert "about 6 s left" in stream.getvalue()  # twice (4 + 2) s, shared by 2 jobs
