@@ -64,7 +64,7 @@ def _named(table: dict, name: str, tex: str, definition) -> sp.Symbol:
 
 def _identity(lhs, rhs, what: str) -> None:
     """A rewrite the derivation relies on, proved symbolically when the entry is built."""
-    if sp.cancel(sp.expand(lhs - rhs)) != 0:
+    if sp.cancel(lhs - rhs) != 0 and sp.cancel(sp.expand(lhs - rhs)) != 0:  # the fast canonical form first
         raise ps.RegistryError(f"{what}: the symbolic identity left a remainder {sp.expand(lhs - rhs)!r}.")
 
 
