@@ -24,7 +24,7 @@ from .._symbolic.tangent import NtCov, NtVar
 from .._vocabulary import modules
 from .domains import free_values
 
-__all__ = ["compile_expr", "evaluate"]
+__all__ = ["compile_expr", "evaluate", "evaluate_all"]
 
 
 # What `doit` evaluates; expressions without these skip it (it walks the whole tree).
@@ -86,6 +86,31 @@ def evaluate(expr, columns: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:
 
     fn = compile_expr(expr, symbols)
     return np.asarray(fn(*[jnp.asarray(v) for v in values]))
+
+
+def evaluate_all(exprs, columns: Mapping[sp.Symbol, np.ndarray]) -> list[np.ndarray]:
+    """`evaluate` of each of ``exprs`` at the same instances, compiled together (one
+    lambdify and one common-subexpression pass for all, as a derivation's steps share
+    most of their subexpressions); one by one where that fails."""
+    symbols = list(columns)
+    values = [np.asarray(columns[s], dtype=np.float64) for s in symbols]
+    n = len(values[0]) if values else 1
+    try:
+        prepared = [_prepare(e) for e in exprs]
+    except Exception:  # noqa: BLE001 - evaluate reports it, one by one
+        prepared = None
+    if prepared is not None and not any(free_values(p, symbols) - set(symbols) for p in prepared):
+        shapes = [p.shape if isinstance(p, sp.MatrixBase) else () for p in prepared]
+        entries = [e for p in prepared for e in (list(p) if isinstance(p, sp.MatrixBase) else [p])]
+        flat = _numpy(sp.ImmutableMatrix(entries), symbols, values, n) if entries else None
+        if flat is not None:
+            out, start = [], 0
+            for shape in shapes:
+                size = int(np.prod(shape)) if shape else 1
+                out.append(flat[:, start:start + size, 0].reshape((n, *shape)))
+                start += size
+            return out
+    return [evaluate(e, columns) for e in exprs]
 
 
 def _numpy(expr, symbols, values, n) -> np.ndarray | None:

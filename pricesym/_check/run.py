@@ -13,7 +13,7 @@ import sympy as sp
 
 from .._errors import CheckError, PricesymError
 from .._numeric.estimators import Estimate
-from .compile import evaluate
+from .compile import evaluate, evaluate_all
 from .domains import draw, seed_for
 from .kinds import Check
 from .results import CheckResult
@@ -186,10 +186,13 @@ def run_steps(steps, *, name: str, symbols, observables, instances: int = 8, see
         return None
     columns = _with_observables(draw(symbols, instances, seed, name, "steps"), observables)
     worst_err, worst_rel, worst_i, passed = 0.0, 0.0, 0, True
-    for step in todo:
+    try:
+        sides = evaluate_all([side for step in todo for side in (step.lhs, step.rhs)], columns)
+    except PricesymError:
+        sides = None  # found again below, step by step, to name the step
+    for k, step in enumerate(todo):
         try:
-            lhs = evaluate(step.lhs, columns)
-            rhs = evaluate(step.rhs, columns)
+            lhs, rhs = (sides[2 * k], sides[2 * k + 1]) if sides else (evaluate(step.lhs, columns), evaluate(step.rhs, columns))
         except PricesymError as exc:
             raise CheckError(f"step {step.why!r} of `{name}` cannot be evaluated: {exc}") from exc
         err = np.abs(lhs - rhs).reshape(instances, -1).max(axis=1)
