@@ -21,7 +21,7 @@ from scipy.integrate import solve_ivp
 
 import pricesym as ps
 from pricesym import kernels as K
-from pricesym.numeric import Estimate, estimate
+from pricesym.numeric import Estimate
 
 CHO_SAUL = "Cho, Y. & Saul, L. K. (2009). Kernel methods for deep learning. NeurIPS 22."
 WILLIAMS = "Williams, C. K. I. (1997). Computing with infinite networks. NeurIPS 9."
@@ -101,41 +101,42 @@ def _phi(name: str):
     return K.activation(name).jax()
 
 
-@functools.cache
-def _duals_by_quadrature(name: str):
-    phi = _phi(name)
-    dphi = K.elementwise_derivative(phi)
-    return jax.jit(lambda a, b, c: jnp.stack([K.polar_expectation(phi, phi, a, b, c),
-                                              K.polar_expectation(dphi, dphi, a, b, c)]))
+def _pair_xs(x) -> np.ndarray:
+    """Two inputs in R^2 with x·x/d = q11, x'·x'/d = q22, x·x'/d = q12 (NumPy, outside any jit)."""
+    c = x["q12"] / np.sqrt(x["q11"] * x["q22"])
+    return np.array([[np.sqrt(2 * x["q11"]), 0.0],
+                     [np.sqrt(2 * x["q22"]) * c, np.sqrt(2 * x["q22"] * max(1 - c * c, 0.0))]])
 
 
-@functools.cache
-def _network_by_quadrature(name: str, depth: int):
-    phi = _phi(name)
-    return jax.jit(lambda a, b, c, w, s: K.kernels_by_quadrature(phi, a, b, c, w, s, depth))
+def _estimate(samples) -> Estimate:
+    """Mean and standard error of i.i.d. samples (first axis), in NumPy: outside any jit, JAX
+    would compile each small reduction."""
+    samples = np.asarray(samples, dtype=np.float64)
+    return Estimate(samples.mean(axis=0), samples.std(axis=0, ddof=1) / np.sqrt(len(samples)))
 
 
 def _quadrature_reference(name: str, depth: int, duals: bool = True):
     """Reference of the parts, all by polar Gauss–Legendre quadrature of the defining
-    Gaussian expectations: with ``duals`` the two dual kernels and the NNGP and NTK of
-    layers 2 … depth + 1, else those of the last layer only."""
+    Gaussian expectations (one instance, traceable: the check vmaps it over its instances):
+    with ``duals`` the two dual kernels and the NNGP and NTK of layers 2 … depth + 1, else
+    those of the last layer only."""
+    phi = _phi(name)
+    dphi = K.elementwise_derivative(phi)
 
     def reference(x):
-        out = []
+        nngp, ntk = K.kernels_by_quadrature(phi, x["q11"], x["q22"], x["q12"], x["sigma_w"], x["sigma_b"], depth)
+        out = [v for l in range(1 if duals else depth, depth + 1) for v in (nngp[l], ntk[l])]
         if duals:
-            out.extend(np.asarray(_duals_by_quadrature(name)(x["k11"], x["k22"], x["k12"])))
-        nngp, ntk = _network_by_quadrature(name, depth)(x["q11"], x["q22"], x["q12"], x["sigma_w"], x["sigma_b"])
-        for l in range(1 if duals else depth, depth + 1):
-            out.extend([float(nngp[l]), float(ntk[l])])
-        return np.asarray(out)
+            out = [K.polar_expectation(phi, phi, x["k11"], x["k22"], x["k12"]),
+                   K.polar_expectation(dphi, dphi, x["k11"], x["k22"], x["k12"]), *out]
+        return jnp.stack(out)
 
     return reference
 
 
 def _empirical(name: str, x, key, *, depth: int, width: int, seeds: int):
     """Empirical NNGP and NTK at (x, x') of ``seeds`` random networks: arrays (seeds,)."""
-    xs = K.pair_inputs(x["q11"], x["q22"], x["q12"])
-    nngp, ntk = K.empirical_kernels(_phi(name), xs, x["sigma_w"], x["sigma_b"], key, depth=depth, width=width,
+    nngp, ntk = K.empirical_kernels(_phi(name), _pair_xs(x), x["sigma_w"], x["sigma_b"], key, depth=depth, width=width,
                                     seeds=seeds)
     return np.asarray(nngp[:, 2]), np.asarray(ntk[:, 2])
 
@@ -143,42 +144,63 @@ def _empirical(name: str, x, key, *, depth: int, width: int, seeds: int):
 def _monte_carlo_reference(name: str, *, depth: int, width: int, seeds: int):
     def reference(x, key):
         nngp, ntk = _empirical(name, x, key, depth=depth, width=width, seeds=seeds)
-        return estimate(jnp.stack([nngp, ntk], axis=1))
+        return _estimate(np.stack([nngp, ntk], axis=1))
 
     return reference
 
 
-BLOCKS, PER_BLOCK = 16, 4
-FLUCTUATION_WIDTHS = (64, 512, 4096, 32768)  # depth-1 networks: cheap even at the widest
-ENSEMBLE_WIDTHS = (64, 512, 4096)  # trained networks
+# Depth-1 networks are cut from one pool of POOL hidden units (`empirical_kernels(..., pool=POOL)`), the width being
+# data: a single compiled program serves the mean check and every width of the order check.
+POOL = 1 << 17
+FLUCTUATION_WIDTHS = (16, 128, 1024, 8192)  # the widest: POOL / 8192 = 16 networks
+BLOCKS = 16  # networks (antithetic pairs when trained) per width in the order checks
+DEPTH1_WIDTH, DEPTH1_BATCHES = 512, 4  # the mean check: 4 pools of 256 networks of width 512
+ENSEMBLE_WIDTHS = (64, 512, 4096)  # trained networks; the widest: POOL / 2 / 4096 = 16 pairs
+
+
+def _pool_empirical(name: str, x, key, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, x') entries of the empirical NNGP and NTK of the POOL // width depth-1 networks of a pool."""
+    nngp, ntk = K.empirical_kernels(_phi(name), _pair_xs(x), x["sigma_w"], x["sigma_b"], key, depth=1, width=width,
+                                    seeds=POOL // FLUCTUATION_WIDTHS[0], pool=POOL)
+    n = POOL // width
+    return np.asarray(nngp)[:n, 2], np.asarray(ntk)[:n, 2]
+
+
+def _depth1_reference(name: str):
+    def reference(x, key):
+        samples = [_pool_empirical(name, x, k, DEPTH1_WIDTH) for k in jax.random.split(key, DEPTH1_BATCHES)]
+        return _estimate(np.concatenate([np.stack(pair, axis=1) for pair in samples]))
+
+    return reference
 
 
 def _fluctuation_reference(name: str):
-    """Means of BLOCKS blocks of PER_BLOCK random depth-1 networks at width m = 1/inverse_width:
-    (NNGP blocks, NTK blocks). Their largest deviation from the closed form scales like the
-    fluctuation of the empirical kernels, m^(-1/2)."""
+    """BLOCKS random depth-1 networks at width m = 1/inverse_width: (their NNGP, their NTK).
+    Their largest deviation from the closed form scales like the fluctuation of the
+    empirical kernels, m^(-1/2)."""
 
     def reference(x, key):
-        width = int(round(1 / x["inverse_width"]))
-        nngp, ntk = _empirical(name, x, key, depth=1, width=width, seeds=BLOCKS * PER_BLOCK)
-        return np.concatenate([nngp.reshape(BLOCKS, PER_BLOCK).mean(1), ntk.reshape(BLOCKS, PER_BLOCK).mean(1)])
+        nngp, ntk = _pool_empirical(name, x, key, int(round(1 / x["inverse_width"])))
+        return np.concatenate([nngp[:BLOCKS], ntk[:BLOCKS]])
 
     return reference
 
 
 def _pair_checks(name: str) -> tuple:
     """The checks of `kernels/relu` and `kernels/erf`."""
+    depth1 = DEPTH1_BATCHES * (POOL // DEPTH1_WIDTH)
     return (
         ps.quadrature(_quadrature_reference(name, 2), label="duals, depth 1 and 2 by quadrature", rtol=1e-9,
+                      vectorize=True,
                       describe="polar Gauss-Legendre quadrature (48 x 3 angular, 24 x 8 radial nodes) of E[phi phi] "
                                "and E[phi' phi'] with phi the model's activation and phi' its autodiff derivative, "
                                "through the recursion's definition",
                       tolerance="quadrature converged to ~1e-13 (it is exact on ReLU's linear pieces): rel 1e-9"),
-        ps.monte_carlo(_monte_carlo_reference(name, depth=1, width=1024, seeds=1024), instances=3, vectorize=False,
+        ps.monte_carlo(_depth1_reference(name), instances=3, vectorize=False,
                        target=lambda res: sp.ImmutableMatrix([res[2], res[3]]), domains=WIDE,
-                       label="depth 1: mean of 1024 networks of width 1024",
-                       describe="empirical NNGP (readout covariance given the hidden layer) and NTK (jax.jacrev, "
-                                "contracted) of random networks, averaged",
+                       label=f"depth 1: mean of {depth1} networks of width {DEPTH1_WIDTH}",
+                       describe="empirical NNGP (readout covariance given the hidden layer) and NTK (jax.grad of "
+                                "every network's output, contracted) of random networks, averaged",
                        tolerance="4.5 SE; no width allowance: at depth 1 both empirical kernels are unbiased at "
                                  "every width (the hidden pre-activations are exactly Gaussian)"),
         ps.monte_carlo(_monte_carlo_reference(name, depth=2, width=128, seeds=512), instances=3, vectorize=False,
@@ -191,8 +213,8 @@ def _pair_checks(name: str) -> tuple:
                  order=0.5, order_margin=0.2, instances=2, vectorize=False, domains=WIDE,
                  target=lambda res: sp.ImmutableMatrix([res[2]] * BLOCKS + [res[3]] * BLOCKS),
                  label="depth 1: fluctuation order in 1/m",
-                 describe=f"largest deviation of {BLOCKS} block means ({PER_BLOCK} networks each) of the empirical "
-                          f"NNGP and NTK from the closed form, at widths {', '.join(map(str, FLUCTUATION_WIDTHS))}",
+                 describe=f"largest deviation of the empirical NNGP and NTK of {BLOCKS} random networks from the "
+                          f"closed form, at widths {', '.join(map(str, FLUCTUATION_WIDTHS))}",
                  tolerance="the fluctuation of the empirical kernels is O(m^-1/2) (their mean is exact at depth 1): "
                            "fitted log-log slope in 1/m >= 0.5 - 0.2"),
     )
@@ -433,7 +455,7 @@ def kernels_duals() -> ps.Derivation:
         lhs += [r"\mathbb E[%s(u)\,%s(v)]" % (tex, tex), r"\mathbb E[%s'(u)\,%s'(v)]" % (tex, tex)]
 
     def reference(x):
-        return np.asarray(_duals_table_by_quadrature()(x["a"], x["b"], x["k11"], x["k22"], x["k12"]))
+        return _duals_table_by_quadrature()(x["a"], x["b"], x["k11"], x["k22"], x["k12"])
 
     return ps.Derivation(
         lhs=tuple(lhs),
@@ -445,7 +467,7 @@ def kernels_duals() -> ps.Derivation:
                      r"GELU is the exact $x\Phi(x)$; $\varphi'$ the derivative almost everywhere"),
         steps=tuple(steps),
         checks=(
-            ps.quadrature(reference, label="12 expectations by quadrature", rtol=1e-9,
+            ps.quadrature(reference, label="12 expectations by quadrature", rtol=1e-9, vectorize=True,
                           describe="polar Gauss-Legendre quadrature of each E[phi(u) phi(v)] and E[phi'(u) phi'(v)], "
                                    "phi the model's activation (JAX), phi' its autodiff derivative",
                           tolerance="quadrature converged to ~1e-13: rel 1e-9"),
@@ -509,6 +531,7 @@ def kernels_recursion() -> ps.Derivation:
         steps=tuple(steps),
         checks=(
             ps.quadrature(_quadrature_reference("gelu", depth, duals=False), rtol=1e-9, label="depth 3 by quadrature",
+                          vectorize=True,
                           describe="the recursion with every expectation by polar Gauss-Legendre quadrature of the "
                                    "model's GELU and its autodiff derivative; only the last layer is compared",
                           tolerance="quadrature converged to ~1e-13: rel 1e-9"),
@@ -541,10 +564,11 @@ FLOW_NETWORK = {a0: ps.uniform(0.2, 0.8), a2: ps.uniform(1.0, 2.2), n2: ps.unifo
 FLOW_DEPTH = 1
 
 
-def _inputs():
-    """The three inputs as arrays, from an instance's angles and norm (d = 2, so x·x/d = |x|^2/2)."""
+def _inputs(xp=np):
+    """The three inputs as arrays (NumPy, or ``xp`` = jax.numpy under a trace), from an instance's
+    angles and norm (d = 2, so x·x/d = |x|^2/2)."""
     def point(angle, norm):
-        return np.sqrt(2 * norm) * np.array([np.cos(angle), np.sin(angle)])
+        return xp.sqrt(2 * norm) * xp.stack([xp.cos(angle), xp.sin(angle)])
 
     return lambda x: (point(x["a0"], 1.0), point(0.0, 1.0), point(x["a2"], x["n2"]))
 
@@ -617,18 +641,22 @@ def _flow_ode_reference(x):
 GD_STEPS = 100
 
 
-def _trained(x, key, *, width: int, pairs: int):
-    """Outputs at x of 2·pairs ReLU networks trained by gradient descent: (pairs, 2)."""
+def _trained(x, key, *, width: int) -> np.ndarray:
+    """Outputs at x of the POOL / (2 width) antithetic pairs of ReLU networks of one pool,
+    trained by gradient descent: (pairs, 2)."""
     test, first, second = _inputs()(x)
-    out = K.train_ensemble(_phi("relu"), jnp.asarray(np.stack([first, second])), jnp.asarray([x["y1"], x["y2"]]),
-                           jnp.asarray(test[None, :]), x["sigma_w"], x["sigma_b"], x["eta"], x["t"], key,
-                           depth=FLOW_DEPTH, width=width, pairs=pairs, steps=GD_STEPS)
-    return np.asarray(out)[:, :, 0]
+    out = K.train_ensemble(_phi("relu"), np.stack([first, second]), np.array([x["y1"], x["y2"]]), test[None, :],
+                           x["sigma_w"], x["sigma_b"], x["eta"], x["t"], key, depth=FLOW_DEPTH, width=width,
+                           pairs=POOL // 2 // ENSEMBLE_WIDTHS[0], steps=GD_STEPS, pool=POOL // 2)
+    return np.asarray(out)[:POOL // 2 // width, :, 0]
+
+
+ENSEMBLE_WIDTH, ENSEMBLE_BATCHES = 512, 4  # 4 pools of 128 antithetic pairs
 
 
 def _ensemble_reference(x, key):
     """Mean over antithetic pairs; variance from the first member of each pair (independent)."""
-    out = _trained(x, key, width=512, pairs=512)
+    out = np.concatenate([_trained(x, k, width=ENSEMBLE_WIDTH) for k in jax.random.split(key, ENSEMBLE_BATCHES)])
     pair_means, single = out.mean(axis=1), out[:, 0]
     deviation = (single - single.mean()) ** 2 * len(single) / (len(single) - 1)
     return Estimate(np.array([pair_means.mean(), deviation.mean()]),
@@ -636,9 +664,8 @@ def _ensemble_reference(x, key):
 
 
 def _ensemble_fluctuation_reference(x, key):
-    width = int(round(1 / x["inverse_width"]))
-    out = _trained(x, key, width=width, pairs=BLOCKS * PER_BLOCK)
-    return out.mean(axis=1).reshape(BLOCKS, PER_BLOCK).mean(axis=1)
+    out = _trained(x, key, width=int(round(1 / x["inverse_width"])))
+    return out[:BLOCKS].mean(axis=1)
 
 
 @ps.derivation("kernels/gradient-flow-mse")
@@ -702,11 +729,13 @@ def kernels_gradient_flow_mse() -> ps.Derivation:
                    describe="solve_ivp (DOP853, rtol 1e-12) of dA/dt = eta (Theta(x,X) - A Theta(X,X)) with Theta, K "
                             "from quadrature of the recursion; mu = A Y, Var of f_0(x) - A f_0(X)",
                    tolerance="integrator at rtol 1e-12, quadrature ~1e-13: rel 1e-8"),
-            ps.monte_carlo(_ensemble_reference, instances=2, vectorize=False, allowance_abs=2e-3, allowance_rel=2 / 512,
-                           label="1024 networks of width 512 trained by GD",
+            ps.monte_carlo(_ensemble_reference, instances=2, vectorize=False, allowance_abs=2e-3,
+                           allowance_rel=2 / ENSEMBLE_WIDTH,
+                           label=f"{POOL // ENSEMBLE_WIDTH * ENSEMBLE_BATCHES} networks of width {ENSEMBLE_WIDTH} "
+                                 "trained by GD",
                            describe=f"{GD_STEPS} gradient-descent steps of size eta t/{GD_STEPS} on the finite "
-                                    "network from random initialisations (512 antithetic pairs): mean over the "
-                                    "pairs; variance over one member of each pair",
+                                    f"networks from random initialisations ({POOL // 2 // ENSEMBLE_WIDTH * ENSEMBLE_BATCHES}"
+                                    " antithetic pairs): mean over the pairs; variance over one member of each pair",
                            tolerance="4.5 SE (the variance resolved to about 30 %) + GD's departure from the flow, "
                                      "(eta t lambda)^2/(2 steps) of the decaying part <= 2e-3 abs, + O(1/m) width "
                                      "bias <= 2/m rel"),
@@ -714,8 +743,8 @@ def kernels_gradient_flow_mse() -> ps.Derivation:
                      order=0.5, order_margin=0.2, instances=2, vectorize=False,
                      target=lambda res: sp.ImmutableMatrix([res[0]] * BLOCKS),
                      label="mean prediction: fluctuation order in 1/m",
-                     describe=f"largest deviation from mu_t of {BLOCKS} block means of {PER_BLOCK} antithetic pairs "
-                              f"of trained networks, at widths {', '.join(map(str, ENSEMBLE_WIDTHS))}",
+                     describe=f"largest deviation from mu_t of the means of {BLOCKS} antithetic pairs of trained "
+                              f"networks, at widths {', '.join(map(str, ENSEMBLE_WIDTHS))}",
                      tolerance="trained networks fluctuate about the infinite-width mean as O(m^-1/2): fitted "
                                "log-log slope in 1/m >= 0.5 - 0.2"),
         ),
@@ -728,22 +757,37 @@ def kernels_gradient_flow_mse() -> ps.Derivation:
 
 
 def _price_quadrature_reference(x):
-    points = np.stack(_inputs()(x))
-    ntk, _ = _kernel_matrices_by_quadrature()(jnp.asarray(points), x["sigma_w"], x["sigma_b"])
-    return float(ntk[0, 1] * x["r1"] + ntk[0, 2] * x["r2"])
+    """Θ(x, x_i) by quadrature of the recursion (traceable), times the residuals."""
+    test, first, second = _inputs(jnp)(x)
+    theta = [K.kernels_by_quadrature(_phi("relu"), test @ test / 2, xi @ xi / 2, test @ xi / 2, x["sigma_w"],
+                                     x["sigma_b"], FLOW_DEPTH)[1][-1] for xi in (first, second)]
+    return theta[0] * x["r1"] + theta[1] * x["r2"]
 
 
-def _price_samples(x, key, *, width: int, seeds: int):
+PRICE_WIDTH, PRICE_BATCHES = 2048, 8  # 8 pools of 64 networks
+
+
+def _price_samples(x, key, *, width: int) -> np.ndarray:
+    """ntcov(f(x), U) of the POOL // width depth-1 ReLU networks of one pool."""
     test, first, second = _inputs()(x)
-    out = K.price_flow(_phi("relu"), jnp.asarray(test), jnp.asarray(np.stack([first, second])),
-                       jnp.asarray([x["r1"], x["r2"]]), x["sigma_w"], x["sigma_b"], key, depth=FLOW_DEPTH, width=width,
-                       seeds=seeds)
-    return np.asarray(out)
+    out = K.price_flow(_phi("relu"), test, np.stack([first, second]), np.array([x["r1"], x["r2"]]), x["sigma_w"],
+                       x["sigma_b"], key, depth=FLOW_DEPTH, width=width, seeds=POOL // FLUCTUATION_WIDTHS[0], pool=POOL)
+    return np.asarray(out)[:POOL // width]
+
+
+def _price_reference(x, key):
+    return _estimate(np.concatenate([_price_samples(x, k, width=PRICE_WIDTH)
+                                     for k in jax.random.split(key, PRICE_BATCHES)]))
+
+
+PRICE_PER_BLOCK = 4  # networks per block of the order check, one from each of 4 pools
 
 
 def _price_fluctuation_reference(x, key):
+    """Means of BLOCKS blocks of PRICE_PER_BLOCK networks at width m = 1/inverse_width."""
     width = int(round(1 / x["inverse_width"]))
-    return _price_samples(x, key, width=width, seeds=BLOCKS * PER_BLOCK).reshape(BLOCKS, PER_BLOCK).mean(axis=1)
+    pools = [_price_samples(x, k, width=width)[:BLOCKS] for k in jax.random.split(key, PRICE_PER_BLOCK)]
+    return np.mean(pools, axis=0)
 
 
 @ps.derivation("price/infinite-width")
@@ -787,11 +831,11 @@ def price_infinite_width() -> ps.Derivation:
                      r"$U = -\tfrac12\sum_{i=1}^2 (f(x_i) - y_i)^2$, residuals $r_i = y_i - f(x_i)$"),
         steps=steps,
         checks=(
-            ps.quadrature(_price_quadrature_reference, rtol=1e-9, label="kernel sum by quadrature",
+            ps.quadrature(_price_quadrature_reference, rtol=1e-9, label="kernel sum by quadrature", vectorize=True,
                           describe="Theta(x, x_i) by quadrature of the recursion, times the residuals",
                           tolerance="quadrature converged to ~1e-13: rel 1e-9"),
-            ps.monte_carlo(lambda x, key: estimate(jnp.asarray(_price_samples(x, key, width=2048, seeds=512))),
-                           instances=3, vectorize=False, label="mean of 512 networks of width 2048",
+            ps.monte_carlo(_price_reference, instances=3, vectorize=False,
+                           label=f"mean of {POOL // PRICE_WIDTH * PRICE_BATCHES} networks of width {PRICE_WIDTH}",
                            describe="jax.grad of f(x) and of U (targets y_i = f(x_i) + r_i set from each network's "
                                     "own outputs), dotted, averaged over random initialisations",
                            tolerance="4.5 SE; no width allowance: at depth 1 the empirical NTK is unbiased at every "
@@ -799,8 +843,8 @@ def price_infinite_width() -> ps.Derivation:
             ps.order(_price_fluctuation_reference, small=inverse_width, sweep=tuple(1 / m for m in FLUCTUATION_WIDTHS),
                      order=0.5, order_margin=0.2, instances=2, vectorize=False,
                      target=lambda res: sp.ImmutableMatrix([res] * BLOCKS), label="fluctuation order in 1/m",
-                     describe=f"largest deviation of {BLOCKS} block means of {PER_BLOCK} networks from the closed form, "
-                              f"at widths {', '.join(map(str, FLUCTUATION_WIDTHS))}",
+                     describe=f"largest deviation of {BLOCKS} block means of {PRICE_PER_BLOCK} networks from the "
+                              f"closed form, at widths {', '.join(map(str, FLUCTUATION_WIDTHS))}",
                      tolerance="O(m^-1/2) fluctuation of the empirical NTK: fitted log-log slope in 1/m >= 0.5 - 0.2"),
         ),
         references=(TAILCALLED, JACOT, LEE_2019),
@@ -839,8 +883,8 @@ def _convergence_figure(path, report=None):
     times = np.linspace(0.25, 3.0, 8)
     closed = _evaluate(d, d.result[0], {**x, "t": times})
     ax2.plot(times, closed, color="k", lw=1.2, label=r"$\mu_t$ (closed form)")
-    for m, marker in ((32, "^"), (128, "s"), (1024, "o")):
-        means = [_trained({**x, "t": float(tt)}, jax.random.key(7), width=m, pairs=64).mean() for tt in times]
+    for m, marker in ((64, "^"), (128, "s"), (1024, "o")):
+        means = [_trained({**x, "t": float(tt)}, jax.random.key(7), width=m)[:64].mean() for tt in times]
         ax2.plot(times, means, ls="none", marker=marker, ms=4, label=f"ensemble, m = {m}")
     ax2.set_xlabel(r"time $t$ ($\eta = 0.5$)")
     ax2.set_ylabel(r"mean prediction at $x$")

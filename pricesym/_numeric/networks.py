@@ -17,7 +17,20 @@ JAX; nothing takes a kernel formula:
 * `train_ensemble`: networks trained by full-batch gradient descent on
   :math:`L = \tfrac12\sum_i (f(x_i) - y_i)^2`, their outputs at test inputs;
 * `price_flow`: :math:`\operatorname{ntcov}(f(x), U)` by ``jax.grad`` for
-  :math:`U = -L` with targets :math:`y_i = f(x_i) + r_i`.
+  :math:`U = -L` with targets :math:`y_i = f(x_i) + r_i`;
+* with ``pool=units`` (one hidden layer, NTK parametrisation), the same three for
+  networks cut from a pool of units (below): ``width`` is then data, not a shape.
+
+One hidden layer, many networks at once: a pool of ``units`` hidden units (a
+compile-time size) is cut into consecutive networks of ``width`` units each (the
+width is data, so one compiled program serves every width): network n owns the units
+n·m … (n+1)·m - 1 and its own readout bias, and computes
+:math:`f_n(x) = \frac{\sigma_w}{\sqrt m}\sum_{i \in n} v_i\,\varphi(h_i(x)) + \sigma_b c_n`,
+:math:`h_i(x) = \frac{\sigma_w}{\sqrt d} W_i\cdot x + \sigma_b b_i`. No parameter is
+shared between networks, so ``jax.grad`` of :math:`\sum_n f_n(x)` holds, for each
+parameter, the derivative of its own network's output, and per-network inner
+products of gradients are segment sums over the units; likewise gradient descent on
+:math:`\sum_n L_n` is gradient descent on each network separately.
 
 Initialisations come in antithetic pairs where asked: the second network has the
 readout layer's weights and bias negated, which flips f at initialisation and
@@ -33,8 +46,10 @@ computation on the network is float64.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
+from .._errors import AssumptionError
 from .backend import jax, jnp
 
 __all__ = ["pair_inputs", "init_network", "apply_network", "empirical_kernels", "train_ensemble", "price_flow",
@@ -55,16 +70,30 @@ def _normal(key, shape):
     return jax.random.normal(key, shape, dtype=jnp.float32).astype(jnp.float64)
 
 
+def _draw(key, shapes):
+    """Standard normal arrays of the given shapes from one draw (one random-bit generator in
+    the compiled program: each separate draw costs XLA ~0.1 s to compile)."""
+    sizes = [math.prod(shape) for shape in shapes]
+    flat = _normal(key, (sum(sizes),))
+    out, start = [], 0
+    for shape, size in zip(shapes, sizes):
+        out.append(flat[start:start + size].reshape(shape))
+        start += size
+    return out
+
+
 def init_network(key, dim: int, width: int, depth: int, *, W_std=1.0, b_std=0.0, parameterization: str = "ntk"):
     """Parameters ``[(W, b), …, (v, b_out)]`` of ``depth`` hidden layers of ``width`` units
     and a scalar readout. NTK parametrisation: standard normal entries; standard:
     W ~ N(0, W_std²/fan-in), b ~ N(0, b_std²)."""
-    keys = jax.random.split(key, 2 * depth + 2)
-    params, fan_in = [], dim
+    shapes = []
     for layer in range(depth + 1):
         out = 1 if layer == depth else width
-        W = _normal(keys[2 * layer], (out, fan_in))
-        b = _normal(keys[2 * layer + 1], (out,))
+        shapes += [(out, dim if layer == 0 else width), (out,)]
+    draws = _draw(key, shapes)
+    params, fan_in = [], dim
+    for layer in range(depth + 1):
+        W, b = draws[2 * layer], draws[2 * layer + 1]
         if parameterization == "standard":
             W, b = W * (W_std / jnp.sqrt(fan_in)), b * b_std
         params.append((W, b))
@@ -102,7 +131,7 @@ def _flip_readout(params):
 
 
 @functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "seeds", "parameterization", "batch"))
-def empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width: int, seeds: int,
+def _empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width: int, seeds: int,
                       parameterization: str = "ntk", batch: int | None = None):
     """Empirical NNGP and NTK of ``seeds`` random initialisations at the inputs ``xs``
     (2, d): arrays ``(nngp, ntk)`` of shape (seeds, 3) holding the (x,x), (x',x') and
@@ -137,7 +166,7 @@ def empirical_gram(phi, x1, x2, W_std, b_std, key, *, depth: int, width: int, pa
 
 
 @functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "pairs", "steps", "batch"))
-def train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *, depth: int, width: int, pairs: int,
+def _train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *, depth: int, width: int, pairs: int,
                    steps: int, batch: int | None = None):
     r"""Outputs at ``x_test`` of 2·``pairs`` networks (antithetic pairs, NTK parametrisation)
     after gradient descent on :math:`L = \tfrac12\sum_i (f(x_i) - y_i)^2` for time
@@ -164,7 +193,7 @@ def train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *
 
 
 @functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "seeds", "batch"))
-def price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, width: int, seeds: int,
+def _price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, width: int, seeds: int,
                batch: int | None = None):
     r""":math:`\operatorname{ntcov}(f(x), U) = \nabla_w f(x)\cdot\nabla_w U` for ``seeds``
     random networks (NTK parametrisation), with :math:`U = -\tfrac12\sum_i (f(x_i) - y_i)^2`
@@ -181,3 +210,142 @@ def price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, wid
         return sum(jnp.vdot(a, b) for a, b in zip(*grads))
 
     return jax.lax.map(one, jax.random.split(key, seeds), batch_size=_batch(batch, dim, width, depth))
+
+
+# ----------------------------------------------------------------------------- one hidden layer, a pool of units
+
+
+def _pool(key, units: int, dim: int, networks: int) -> dict:
+    """Parameters of a pool of ``units`` hidden units and ``networks`` readout biases (one draw)."""
+    W, b, v, c = _draw(key, [(units, dim), (units,), (units,), (networks,)])
+    return {"W": W, "b": b, "v": v, "c": c}
+
+
+def _pool_hidden(p, x, phi, W_std, b_std):
+    """φ(h_i(x)) of every unit of the pool."""
+    return phi((W_std / math.sqrt(p["W"].shape[1])) * (p["W"] @ x) + b_std * p["b"])
+
+
+def _pool_outputs(p, x, phi, W_std, b_std, width, owner):
+    """f_n(x) of every network of the pool: shape (networks,)."""
+    feats = _pool_hidden(p, x, phi, W_std, b_std)
+    readout = jax.ops.segment_sum(p["v"] * feats, owner, num_segments=p["c"].shape[0], indices_are_sorted=True)
+    return W_std * jax.lax.rsqrt(jnp.asarray(width, jnp.float64)) * readout + b_std * p["c"]
+
+
+def _pool_dot(g, h, owner, networks: int):
+    """Per-network inner products of two gradients (pytrees like `_pool`'s)."""
+    per_unit = jnp.sum(g["W"] * h["W"], axis=1) + g["b"] * h["b"] + g["v"] * h["v"]
+    return jax.ops.segment_sum(per_unit, owner, num_segments=networks, indices_are_sorted=True) + g["c"] * h["c"]
+
+
+def _owner(units: int, width):
+    """The network of each unit: i // width (units past the last whole network form a partial
+    one, which callers leave out: they use the first ``units // width`` networks)."""
+    return jnp.arange(units) // jnp.asarray(width, jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "units", "networks"))
+def _pool_kernels(phi, xs, W_std, b_std, width, key, *, units: int, networks: int):
+    """Empirical NNGP and NTK at the inputs ``xs`` (2, d) of networks of one hidden layer of
+    ``width`` units (traced) cut from a pool of ``units``: arrays ``(nngp, ntk)`` of shape
+    (networks, 3) with the (x,x), (x',x') and (x,x') entries; rows past ``units // width``
+    are not whole networks. The NTK is ∇f(x)·∇f(x') (``jax.grad``, every parameter); the
+    NNGP the readout's output covariance given the hidden layer, as in `empirical_kernels`."""
+    p = _pool(key, units, xs.shape[1], networks)
+    owner = _owner(units, width)
+    grads = [jax.grad(lambda q, x=x: jnp.sum(_pool_outputs(q, x, phi, W_std, b_std, width, owner)))(p) for x in xs]
+    feats = [_pool_hidden(p, x, phi, W_std, b_std) for x in xs]
+    pairs = ((0, 0), (1, 1), (0, 1))
+    nngp = [W_std**2 * jax.ops.segment_sum(feats[i] * feats[j], owner, num_segments=networks, indices_are_sorted=True)
+            / width + b_std**2 for i, j in pairs]
+    ntk = [_pool_dot(grads[i], grads[j], owner, networks) for i, j in pairs]
+    return jnp.stack(nngp, axis=1), jnp.stack(ntk, axis=1)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "units", "networks"))
+def _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, *, units: int, networks: int):
+    r""":math:`\operatorname{ntcov}(f(x), U) = \nabla_w f(x)\cdot\nabla_w U` (``jax.grad`` of
+    both) of the networks of one hidden layer of ``width`` units (traced) cut from a pool of
+    ``units``, with :math:`U = -\tfrac12\sum_i (f(x_i) - y_i)^2` and targets
+    :math:`y_i = f(x_i) + r_i` from each network's own outputs. Shape (networks,)."""
+    p = _pool(key, units, x.shape[0], networks)
+    owner = _owner(units, width)
+    f = lambda q, inp: _pool_outputs(q, inp, phi, W_std, b_std, width, owner)
+    targets = jax.lax.stop_gradient(jnp.stack([f(p, xi) for xi in x_train]) + residuals[:, None])
+    utility = lambda q: -0.5 * jnp.sum((jnp.stack([f(q, xi) for xi in x_train]) - targets) ** 2)
+    return _pool_dot(jax.grad(lambda q: jnp.sum(f(q, x)))(p), jax.grad(utility)(p), owner, networks)
+
+
+@functools.partial(jax.jit, static_argnames=("phi", "units", "networks", "steps"))
+def _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, key, *, units: int, networks: int,
+               steps: int):
+    r"""Outputs at ``x_test`` of networks of one hidden layer of ``width`` units (traced) after
+    gradient descent on :math:`L_n = \tfrac12\sum_i (f_n(x_i) - y_i)^2`, as `train_ensemble`:
+    ``steps`` steps of size lr·time/steps. The pool holds ``networks`` antithetic pairs of
+    ``units`` units each (the twin has the readout negated). Shape (networks, 2, n_test);
+    rows past ``units // width`` are not whole networks."""
+    base = _pool(key, units, x_train.shape[1], networks)
+    p = {"W": jnp.concatenate([base["W"]] * 2), "b": jnp.concatenate([base["b"]] * 2),
+         "v": jnp.concatenate([base["v"], -base["v"]]), "c": jnp.concatenate([base["c"], -base["c"]])}
+    owner = _owner(units, width)
+    owner = jnp.concatenate([owner, owner + networks])
+    step = lr * time / steps
+
+    def outputs(q, xs):
+        return jnp.stack([_pool_outputs(q, x, phi, W_std, b_std, width, owner) for x in xs], axis=-1)
+
+    loss = lambda q: 0.5 * jnp.sum((outputs(q, x_train) - y_train) ** 2)
+    descend = lambda _, q: jax.tree_util.tree_map(lambda a, g: a - step * g, q, jax.grad(loss)(q))
+    p = jax.lax.fori_loop(0, steps, descend, p)
+    return outputs(p, x_test).reshape(2, networks, -1).transpose(1, 0, 2)
+
+
+def _pooled(pool, depth: int, parameterization: str = "ntk") -> bool:
+    if pool is None:
+        return False
+    if depth != 1 or parameterization != "ntk":
+        raise AssumptionError(f"`pool` networks have one hidden layer (depth 1) in the NTK parametrisation, got depth "
+                              f"{depth!r}, {parameterization!r}.")
+    return True
+
+
+def empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width, seeds: int, parameterization: str = "ntk",
+                      batch: int | None = None, pool: int | None = None):
+    """Empirical NNGP and NTK of ``seeds`` random initialisations at the inputs ``xs`` (2, d):
+    arrays ``(nngp, ntk)`` of shape (seeds, 3) holding the (x,x), (x',x') and (x,x') entries
+    (``jax.jacrev`` of the outputs, contracted). With ``pool=units`` (depth 1): the networks of
+    ``width`` units (data, one compiled program for every width) cut from a pool of that many
+    units, ``seeds`` rows of which the first ``units // width`` are whole networks (``jax.grad``)."""
+    if _pooled(pool, depth, parameterization):
+        return _pool_kernels(phi, xs, W_std, b_std, width, key, units=pool, networks=seeds)
+    return _empirical_kernels(phi, xs, W_std, b_std, key, depth=depth, width=width, seeds=seeds,
+                              parameterization=parameterization, batch=batch)
+
+
+def train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *, depth: int, width, pairs: int,
+                   steps: int, batch: int | None = None, pool: int | None = None):
+    r"""Outputs at ``x_test`` of 2·``pairs`` networks (antithetic pairs, NTK parametrisation)
+    after ``steps`` gradient-descent steps of size lr·time/steps on
+    :math:`L = \tfrac12\sum_i (f(x_i) - y_i)^2`: shape (pairs, 2, n_test), ``[:, 0]``
+    independent networks, ``[:, 1]`` their antithetic twins. With ``pool=units`` (depth 1):
+    networks of ``width`` units (data) cut from a pool of that many units per member, the
+    first ``units // width`` of the ``pairs`` rows being whole networks."""
+    if _pooled(pool, depth):
+        return _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, key, units=pool,
+                           networks=pairs, steps=steps)
+    return _train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, depth=depth, width=width,
+                           pairs=pairs, steps=steps, batch=batch)
+
+
+def price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, width, seeds: int,
+               batch: int | None = None, pool: int | None = None):
+    r""":math:`\operatorname{ntcov}(f(x), U) = \nabla_w f(x)\cdot\nabla_w U` (``jax.grad``) of
+    ``seeds`` random networks, :math:`U = -\tfrac12\sum_i (f(x_i) - y_i)^2` with targets
+    :math:`y_i = f(x_i) + r_i` from each network's own outputs: shape (seeds,). With
+    ``pool=units`` (depth 1): networks of ``width`` units (data) cut from a pool of that many
+    units, the first ``units // width`` of the ``seeds`` values being whole networks."""
+    if _pooled(pool, depth):
+        return _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, units=pool, networks=seeds)
+    return _price_flow(phi, x, x_train, residuals, W_std, b_std, key, depth=depth, width=width, seeds=seeds,
+                       batch=batch)

@@ -1,7 +1,6 @@
 """Every check is a certificate that catches a 1 % error (issue 9).
 
-For every result part of every catalogue entry (the kernels/ entries of
-derivations/kernels.py excepted: they are checked by their own engineer's tests), every
+For every result part of every catalogue entry, every
 mutant that `pricesym._check.mutate.mutants` makes at δ = 1 % — each numeric constant
 × 1.01 in turn, each term of every sum at any depth × 1.01 or dropped, each symbol's
 power changed by one, the whole part × 1.01 — is caught by at least one of the entry's
@@ -11,15 +10,13 @@ computed once per check (`run.reference`), so this costs closed-form evaluations
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from helpers import CATALOGUE
 from pricesym._check.mutate import _parts, mutants, mutation_report
 
 DELTA = 0.01
-NAMES = sorted(e.name for e in CATALOGUE.entries() if Path(e.source).stem != "kernels")
+NAMES = sorted(e.name for e in CATALOGUE.entries())
 
 
 @pytest.mark.slow
