@@ -38,8 +38,7 @@ def _run_reference(check: Check, columns: Mapping[sp.Symbol, np.ndarray], seed: 
     keys = jax.random.split(key, n)
     if check.vectorize:
         args = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in names.items()}
-        fn = (lambda x, k: check.reference(x, k)) if takes_key else (lambda x, k: check.reference(x))
-        out = jax.jit(jax.vmap(fn))(args, keys)
+        out = _vectorized(check, takes_key)(args, keys)
         return jax.tree_util.tree_map(np.asarray, out)
     rows = []
     for i in range(n):
@@ -48,6 +47,22 @@ def _run_reference(check: Check, columns: Mapping[sp.Symbol, np.ndarray], seed: 
     if isinstance(rows[0], Estimate):
         return Estimate(np.stack([np.asarray(r.mean, float) for r in rows]), np.stack([np.asarray(r.se, float) for r in rows]))
     return np.stack([np.asarray(r, dtype=np.float64) for r in rows])
+
+
+_VECTORIZED: dict = {}
+
+
+def _vectorized(check: Check, takes_key: bool):
+    """``jit(vmap(reference))``, one per check: traced once, not once per sweep value."""
+    import jax
+
+    hit = _VECTORIZED.get(id(check))
+    if hit is None or hit[0] is not check:
+        fn = (lambda x, k: check.reference(x, k)) if takes_key else (lambda x, k: check.reference(x))
+        hit = _VECTORIZED[id(check)] = (check, jax.jit(jax.vmap(fn)))
+        if len(_VECTORIZED) > _CACHED:
+            _VECTORIZED.pop(next(iter(_VECTORIZED)))
+    return hit[1]
 
 
 def _worst(columns, i) -> dict[str, float]:

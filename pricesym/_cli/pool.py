@@ -2,7 +2,8 @@
 
 Each derivation's checks are seeded, so a worker computes exactly what the parent
 process would; the reports come back (they are plain data) and are printed in
-catalogue order. Workers are *spawned*, not forked: a forked JAX runtime is not safe.
+catalogue order. Workers are forked before JAX's runtime starts here (a forked running
+JAX is not safe), and spawned when it already runs.
 This process checks derivations too, beside ``jobs`` − 1 workers; each takes the
 next derivation when it is free, the longest of the previous run first (their
 durations are kept beside the XLA cache, ``$XDG_CACHE_HOME/pricesym/durations.json``),
@@ -85,6 +86,37 @@ def _work(name: str, instances, seed: int):
     return _check_one(_CATALOGUE, name, instances, seed)
 
 
+def _fork_safe() -> bool:
+    """True while this process has not started JAX's runtime (its threads), so a fork is safe."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    try:
+        from jax._src import xla_bridge
+
+        return not xla_bridge.backends_are_initialized()
+    except (ImportError, AttributeError):  # another JAX: spawn, which is always safe
+        return False
+
+
+def _pool(catalogue, names, workers: int, sources):
+    """Worker processes. Forked after this process has run the derivation modules (JAX,
+    SciPy and SymPy imported, nothing computed), so each worker starts with them loaded
+    and inherits the catalogue; spawned (loading everything again) once JAX is running."""
+    global _CATALOGUE
+    try:
+        catalogue.run_modules(names)
+    except PricesymError:
+        pass  # reported by the check of the entry, in order
+    if _fork_safe():
+        _CATALOGUE = catalogue
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    else:
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=_start, initargs=(tuple(str(s) for s in sources),))
+    pool.submit(int).result()  # start the workers now, from this thread, before any JAX runs here
+    return pool
+
+
 def run_checks(catalogue, names, *, sources, instances, seed: int, jobs: int, progress):
     """Check ``names`` → ``(reports, errors)``, both keyed by name; ``progress`` hears
     of each derivation as it finishes. With ``jobs`` > 1 this process checks
@@ -130,9 +162,7 @@ def run_checks(catalogue, names, *, sources, instances, seed: int, jobs: int, pr
                 failures.append(exc)
                 todo.clear()
 
-        context = multiprocessing.get_context("spawn")  # a forked JAX runtime is not safe
-        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                                                      initargs=(tuple(str(s) for s in sources),))
+        pool = _pool(catalogue, names, workers, sources)
         threads = [threading.Thread(target=feed, args=(pool,), daemon=True) for _ in range(workers)]
         try:
             for t in threads:

@@ -134,6 +134,13 @@ class Catalogue(Mapping[str, Derivation]):
             )
         return entry
 
+    def run_modules(self, names=None) -> None:
+        """Run the modules that define ``names`` (default: every entry), registering their
+        entries without building any: what a forked worker should inherit."""
+        for name in list(self._entries) if names is None else names:
+            if self.entry(name).builder is None:
+                self._run(self.entry(name))
+
     def entry(self, name: str) -> Entry:
         if name not in self._entries:
             close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)

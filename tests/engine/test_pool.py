@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from pricesym._cli import pool
 from pricesym._cli.main import main
 from pricesym._cli.progress import Progress
 
@@ -39,11 +43,18 @@ def _cache(monkeypatch, tmp_path):
     monkeypatch.delenv("PRICESYM_NO_CACHE", raising=False)
 
 
-def test_workers_give_what_one_process_gives_and_see_user_files(tmp_path):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_give_what_one_process_gives_and_see_user_files(start, tmp_path, monkeypatch):
     (tmp_path / "wrong.py").write_text(WRONG)
     argv = ["check", *CHEAP, "user/wrong", "--from", str(tmp_path / "wrong.py"), "--seed", "3", "--json"]
     serial_code, serial = run(*argv, "--jobs", "1")
-    parallel_code, parallel = run(*argv, "--jobs", "3")
+    if start == "fork":  # a fresh process: JAX not running yet, so the workers are forked
+        done = subprocess.run([sys.executable, "-m", "pricesym._cli.main", *argv, "--jobs", "3"], capture_output=True,
+                              text=True, cwd=tmp_path, env=os.environ, timeout=600)
+        parallel_code, parallel = done.returncode, done.stdout
+    else:
+        monkeypatch.setattr(pool, "_fork_safe", lambda: False)
+        parallel_code, parallel = run(*argv, "--jobs", "3")
     assert serial_code == parallel_code == 1  # the user's wrong derivation fails in a worker too
     assert json.loads(parallel) == json.loads(serial)  # seeded: the same numbers, in catalogue order
     assert {r["name"] for r in json.loads(parallel)} == {*CHEAP, "user/wrong"}
