@@ -14,11 +14,15 @@ implementations, struct of arrays:
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
 
+from .._cache import cache_dir, source_digest
 from .._errors import CheckError, ParseError, UnknownNameError
 from .._symbolic.tangent import NtCov, NtVar
 from .._vocabulary import modules
@@ -38,7 +42,7 @@ def _prepare(expr):
                 raise ParseError(f"a closed form's parts must be SymPy expressions or numbers, got "
                                  f"{type(part).__name__} {part!r:.60}; read user text with `ps.parse`.")
     if hasattr(expr, "has") and expr.has(*_UNEVALUATED):
-        expr = expr.doit()
+        expr = _doit(expr)
     if isinstance(expr, (list, tuple)) and not isinstance(expr, sp.Basic):
         expr = sp.Tuple(*expr)
     if isinstance(expr, sp.Tuple):
@@ -47,6 +51,32 @@ def _prepare(expr):
             raise CheckError("compare tuples of matrices part by part (`target=ps.part(i)`).")
         expr = sp.ImmutableMatrix(list(parts))
     return expr
+
+
+def _doit(expr):
+    """``expr.doit()``, kept between runs (``$XDG_CACHE_HOME/pricesym/doit``): a step's
+    limits and derivatives are worked out once, not on every check. The key is the exact
+    expression, the SymPy version and pricesym's source; a file that cannot be read is
+    ignored and written again."""
+    folder = cache_dir("doit")
+    if folder is None:
+        return expr.doit()
+    text = f"{sp.__version__}\n{source_digest()}\n{sp.srepr(expr)}"
+    path = folder / (hashlib.sha256(text.encode()).hexdigest() + ".pickle")
+    try:
+        kept = pickle.loads(path.read_bytes())
+        if kept[0] == text:  # the same expression, not a hash collision
+            return kept[1]
+    except Exception:  # noqa: BLE001 - absent, half-written by a killed run, or from another version
+        pass
+    out = expr.doit()
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps((text, out)))
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+    except Exception:  # noqa: BLE001 - unpicklable or a full disk: just not kept
+        pass
+    return out
 
 
 def compile_expr(expr, symbols: Sequence[sp.Symbol]) -> Callable:

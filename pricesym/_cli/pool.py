@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from .._cache import cache_dir
 from .._errors import PricesymError
 
 __all__ = ["default_jobs", "run_checks"]
@@ -37,10 +38,8 @@ def default_jobs() -> int:
 
 
 def _durations_file() -> Path | None:
-    if os.environ.get("PRICESYM_NO_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pricesym" / "durations.json"
+    folder = cache_dir()
+    return None if folder is None else folder / "durations.json"
 
 
 def _read_durations() -> dict[str, float]:

@@ -6,23 +6,17 @@ Compiled programs are kept under ``$XDG_CACHE_HOME/pricesym/xla`` (default
 ``~/.cache/pricesym/xla``), so a second run skips most XLA compilation;
 ``PRICESYM_NO_CACHE=1`` turns that off."""
 
-import os
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
+
+from .._cache import cache_dir
 
 jax.config.update("jax_enable_x64", True)
 
 
 def _persistent_cache() -> None:
-    if os.environ.get("PRICESYM_NO_CACHE"):
-        return
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "pricesym" / "xla"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only home: run without the cache
+    path = cache_dir("xla")
+    if path is None:
         return
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

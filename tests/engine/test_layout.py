@@ -13,8 +13,8 @@ from helpers import ROOT
 
 PACKAGE = ROOT / "pricesym"
 # What a numeric reference may import: the standard library, NumPy/SciPy/JAX, and
-# the numeric side itself (plus the error classes). Never SymPy or the algebra.
-NUMERIC_ALLOWED = re.compile(r"^(numpy|scipy|jax|jaxlib|pricesym\._numeric|pricesym\._errors)(\.|$)")
+# the numeric side itself (plus the error classes and the cache folder). Never SymPy or the algebra.
+NUMERIC_ALLOWED = re.compile(r"^(numpy|scipy|jax|jaxlib|pricesym\._numeric|pricesym\._errors|pricesym\._cache)(\.|$)")
 
 
 def _imports(path: Path, package: str) -> set[str]:
