@@ -13,6 +13,22 @@ import pricesym as ps
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
+#: A user's derivation file whose closed form is wrong (its one check fails).
+WRONG_DERIVATION = '''
+import jax, sympy as sp, pricesym as ps
+x = sp.Symbol("x", real=True)
+
+@ps.derivation("user/wrong")
+def wrong():
+    """A wrong derivative.
+
+    .. math:: (x^3)' = 2 x^2
+    """
+    return ps.Derivation(result=2 * x**2, symbols={x: ps.uniform(-1, 1)},
+                         checks=(ps.autodiff(lambda v: jax.grad(lambda t: t**3)(v["x"])),),
+                         references=("none",))
+'''
+
 #: The catalogue installed with pricesym (the repository's derivations/ folder).
 CATALOGUE = ps.load()
 

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from helpers import WRONG_DERIVATION
 from pricesym._cli.main import main
 
 
@@ -63,22 +64,7 @@ def test_check_json_records_and_exit_code():
 
 
 def test_check_exit_1_when_a_check_fails(tmp_path):
-    (tmp_path / "wrong.py").write_text(
-        '''
-import jax, sympy as sp, pricesym as ps
-x = sp.Symbol("x", real=True)
-
-@ps.derivation("user/wrong")
-def wrong():
-    """A wrong derivative.
-
-    .. math:: (x^3)' = 2 x^2
-    """
-    return ps.Derivation(result=2 * x**2, symbols={x: ps.uniform(-1, 1)},
-                         checks=(ps.autodiff(lambda v: jax.grad(lambda t: t**3)(v["x"])),),
-                         references=("none",))
-'''
-    )
+    (tmp_path / "wrong.py").write_text(WRONG_DERIVATION)
     code, out = run("check", "--from", str(tmp_path / "wrong.py"), "user/wrong")
     assert code == 1 and "FAIL user/wrong" in out and "0 passed, 1 failed" in out
 

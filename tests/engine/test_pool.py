@@ -1,5 +1,5 @@
-"""`pricesym check` over many derivations uses every core: this process and spawned
-workers check derivations side by side, with the same results as one process."""
+"""`pricesym check` over many derivations uses every core: this process and forked (or
+spawned) workers check derivations side by side, with the same results as one process."""
 
 from __future__ import annotations
 
@@ -11,25 +11,12 @@ import sys
 
 import pytest
 
+from helpers import WRONG_DERIVATION
 from pricesym._cli import pool
 from pricesym._cli.main import main
 from pricesym._cli.progress import Progress
 
 CHEAP = ["bernoulli/ntvar", "ntcov/chain-rule", "price/fundamental-theorem", "ntcov/product-rule"]
-WRONG = '''
-import jax, sympy as sp, pricesym as ps
-x = sp.Symbol("x", real=True)
-
-@ps.derivation("user/wrong")
-def wrong():
-    """A wrong derivative.
-
-    .. math:: (x^3)' = 2 x^2
-    """
-    return ps.Derivation(result=2 * x**2, symbols={x: ps.uniform(-1, 1)},
-                         checks=(ps.autodiff(lambda v: jax.grad(lambda t: t**3)(v["x"])),),
-                         references=("none",))
-'''
 
 
 def run(*argv):
@@ -45,7 +32,7 @@ def _cache(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_workers_give_what_one_process_gives_and_see_user_files(start, tmp_path, monkeypatch):
-    (tmp_path / "wrong.py").write_text(WRONG)
+    (tmp_path / "wrong.py").write_text(WRONG_DERIVATION)
     argv = ["check", *CHEAP, "user/wrong", "--from", str(tmp_path / "wrong.py"), "--seed", "3", "--json"]
     serial_code, serial = run(*argv, "--jobs", "1")
     if start == "fork":  # a fresh process: JAX not running yet, so the workers are forked
