@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import sympy as sp
 
 from .._errors import CheckError, PricesymError
+from .._safe import to_sympy
 
 __all__ = ["perturb", "Mutant", "mutants", "PartScore", "mutation_report"]
 
@@ -24,7 +25,7 @@ def perturb(expr, delta: float = 0.1):
     """A deliberately wrong closed form: every nonzero entry scaled by (1 + delta),
     zero entries replaced by delta. Used to show that a check can fail."""
     def one(e):
-        e = sp.sympify(e, strict=True)
+        e = to_sympy(e, "expr")
         return delta if e == 0 else e * (1 + sp.Float(delta))
 
     if isinstance(expr, sp.MatrixBase):

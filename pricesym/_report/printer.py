@@ -13,10 +13,9 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 
-import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from .._errors import ParseError
+from .._safe import to_sympy
 
 __all__ = ["Printer", "latex", "symbol_names", "with_names"]
 
@@ -77,15 +76,8 @@ class Printer(LatexPrinter):
 
 
 def _sympify(expr):
-    if isinstance(expr, (sp.Basic, sp.MatrixBase)):
-        return expr
-    if isinstance(expr, str):
-        # sympify(str) evaluates Python code: user text goes through the parser, not here.
-        raise ParseError(f"`expr` must be a SymPy object or a number, got the string {expr!r}; build it with SymPy.")
-    try:
-        return sp.sympify(expr, strict=True)
-    except sp.SympifyError:
-        raise ParseError(f"`expr` must be a SymPy object or a number, got {expr!r}.") from None
+    # user text goes through the parser, never here: `to_sympy` refuses it at any depth
+    return to_sympy(expr, "expr")
 
 
 def latex(expr, **settings) -> str:

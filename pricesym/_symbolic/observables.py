@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from .._errors import ParseError
+from .._safe import to_sympy
 from .._vocabulary import Softmax, rows
 from .tidy import tidy
 
@@ -31,7 +32,7 @@ def in_terms_of(expr, observables: Mapping[sp.Symbol, sp.Expr]):
         raise ParseError(f"`expr` must be a SymPy expression, not the string {expr!r}; read text with `ps.parse`.")
     if not isinstance(expr, (sp.Basic, sp.MatrixBase)):
         try:  # strict: a number converts, a string (also inside a list) is refused, never read as Python
-            expr = sp.sympify(expr, strict=True)
+            expr = to_sympy(expr, error=sp.SympifyError)
         except sp.SympifyError:
             raise ParseError(f"`expr` must be a SymPy expression, got {type(expr).__name__} {expr!r:.60}; "
                              "read text with `ps.parse`.") from None

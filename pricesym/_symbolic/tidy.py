@@ -8,6 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .._errors import ParseError
+from .._safe import to_sympy
 
 __all__ = ["tidy"]
 
@@ -68,9 +69,7 @@ def _expression(value, name: str):
     if isinstance(value, sp.Basic):
         return value
     try:
-        if isinstance(value, (str, bytes)):
-            raise sp.SympifyError(value)
-        return sp.sympify(value, strict=True)
+        return to_sympy(value, name, sp.SympifyError)
     except sp.SympifyError:
         raise ParseError(f"`{name}` must hold SymPy expressions or numbers, got {type(value).__name__} {value!r:.60}; "
                          "read user text with `ps.parse`.") from None

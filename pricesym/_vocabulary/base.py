@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import sympy as sp
 
 from .._errors import ParseError
+from .._safe import to_sympy
 
 __all__ = ["Function", "Notation", "DualKernel", "lazy"]
 
@@ -59,7 +60,7 @@ class Notation(sp.Function):
                     "read user text with `ps.parse`."
                 )
             try:  # strict: numbers convert; a string at any depth (inside a list) is refused, never run
-                checked.append(sp.sympify(arg, strict=True))
+                checked.append(to_sympy(arg, error=sp.SympifyError))
             except sp.SympifyError:
                 raise ParseError(
                     f"`{cls.__name__}` takes SymPy expressions or numbers, got {type(arg).__name__} {arg!r:.60}; "

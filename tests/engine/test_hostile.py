@@ -96,6 +96,15 @@ SCRIPT = textwrap.dedent(r'''
         "gcov G": lambda h: ps.gcov(x, x, [x], G=h), "jacobian": lambda h: ps.jacobian(h, [x]),
         "jacobian params": lambda h: ps.jacobian(x, h),
         "latex": lambda h: ps.latex(h), "latex list": lambda h: ps.latex([h]),
+        # inside a tuple, a dict or a set, strict `sympify` runs a string: each door refuses it first
+        "latex tuple": lambda h: ps.latex((h,)), "latex dict": lambda h: ps.latex({x: h}),
+        "latex set": lambda h: ps.latex({h}), "tidy tuple": lambda h: ps.tidy((x, h)),
+        "in_terms_of tuple": lambda h: ps.in_terms_of((h,), {}), "perturb tuple": lambda h: ps.perturb((h,)),
+        "sigmoid tuple": lambda h: ps.sigmoid((h,)), "evaluate tuple": lambda h: ps.evaluate((x, h), columns),
+        "kernels width": lambda h: ps.kernels.fully_connected("relu", 1, 1.0, 0.1, "standard", width=h),
+        "kernels W_std tuple": lambda h: ps.kernels.fully_connected("relu", 1, (h,), 0.1),
+        "kernels subs": lambda h: ps.kernels.fully_connected("relu", 1, x, 0.1).subs({x: h}),
+        "kernels activation": lambda h: ps.kernels.activation(("leaky_relu", (h,))),
         "tidy": lambda h: ps.tidy(h),
         "evaluate": lambda h: ps.evaluate(h, columns), "evaluate list": lambda h: ps.evaluate([h], columns),
         "perturb": lambda h: ps.perturb(h),
@@ -152,7 +161,9 @@ ENTRY_POINTS = [
     "heaviside", "gelu", "leaky_relu", "softmax", "Softmax", "vocabulary in a list", "NtVar", "NtVar params",
     "NtVar list", "NtCov", "ntcov", "ntvar list", "ntcov params", "ntcov G", "ntcov G rows", "ntcov G array", "gcov G",
     "jacobian", "jacobian params", "latex", "latex list", "tidy", "evaluate", "evaluate list", "perturb", "cli verify",
-    "cli verify assume", "cli verify latex", "cli show --at",
+    "cli verify assume", "cli verify latex", "cli show --at", "latex tuple", "latex dict", "latex set", "tidy tuple",
+    "in_terms_of tuple", "perturb tuple", "sigmoid tuple", "evaluate tuple", "kernels width", "kernels W_std tuple",
+    "kernels subs", "kernels activation",
 ]
 
 

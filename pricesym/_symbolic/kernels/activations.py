@@ -20,6 +20,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from ..._errors import AssumptionError, UnknownNameError
+from ..._safe import to_sympy, to_sympy_mapping
 from ..._vocabulary import Notation, lookup, rows
 from ..._vocabulary.base import DualKernel, Function
 from ..._vocabulary.piecewise import CHO_SAUL
@@ -131,6 +132,7 @@ class Activation:
         return self.row.apply(x)
 
     def subs(self, mapping) -> Activation:
+        mapping = to_sympy_mapping(mapping, "mapping", AssumptionError)
         return dataclasses.replace(self, params=tuple(sp.sympify(p).subs(mapping) for p in self.params))
 
     @property
@@ -163,7 +165,7 @@ def _jax_ab_relu(x, a, b):
 
 def _param(value, what: str):
     try:
-        out = sp.sympify(value, strict=True)
+        out = to_sympy(value, error=sp.SympifyError)
     except (sp.SympifyError, TypeError):
         raise AssumptionError(f"{what} must be a number or a SymPy expression, got {value!r}.") from None
     if out.is_number and not out.is_real:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from ..._errors import AssumptionError
+from ..._safe import to_sympy, to_sympy_mapping
 from .activations import Activation, activation
 from .recursion import Layer, symbolic_depth, unroll
 
@@ -80,6 +81,7 @@ class FullyConnected:
 
     def subs(self, mapping: Mapping) -> FullyConnected:
         """The same network with symbols replaced (``{sigma_w: 1.5, L: 3}``), recomputed."""
+        mapping = to_sympy_mapping(mapping, "mapping", AssumptionError)
         sub = lambda v: v if v is None else sp.sympify(v).subs(mapping)
         depth = sp.sympify(self.depth).subs(mapping)
         return fully_connected(self.activation.subs(mapping), int(depth) if depth.is_Integer else depth, sub(self.W_std),
@@ -116,7 +118,7 @@ def _std(value, name: str, *, allow_none: bool = False):
     if value is None and allow_none:
         return None
     try:
-        out = sp.sympify(value, strict=True)
+        out = to_sympy(value, error=sp.SympifyError)
     except (sp.SympifyError, TypeError):
         raise AssumptionError(f"`{name}` must be a number or a SymPy expression, got {value!r}.") from None
     if out.is_number:
@@ -163,7 +165,7 @@ def fully_connected(activation_spec, depth, W_std, b_std, parameterization: str 
     W, b = _std(W_std, "W_std"), _std(b_std, "b_std", allow_none=True)
     if parameterization not in PARAMETERIZATIONS:
         raise AssumptionError(f"`parameterization` must be one of {PARAMETERIZATIONS}, got {parameterization!r}.")
-    width = WIDTH if width is None else sp.sympify(width)
+    width = WIDTH if width is None else to_sympy(width, "width", AssumptionError)
     if width.is_number and (not width.is_Integer or width < 1):
         raise AssumptionError(f"`width` must be a positive integer, got {width!r}.")
     if inputs is None:
