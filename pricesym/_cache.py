@@ -1,11 +1,13 @@
 """Where pricesym keeps what it can reuse between runs: ``$XDG_CACHE_HOME/pricesym``
 (default ``~/.cache/pricesym``), or nothing with ``PRICESYM_NO_CACHE=1``.
 
-Three things live there: compiled XLA programs (``xla/``), symbolic evaluations of
-unevaluated operators in steps (``doit/``, keyed by the exact expression, the SymPy
-version and a digest of pricesym's source; files as trusted as the XLA programs beside
-them) and the previous run's durations (``durations.json``, for
-scheduling). None of them holds a reference value or a verdict: every check computes
+What lives there: compiled XLA programs (``xla/``); traced references as exported
+StableHLO (``programs/``, keyed by the digest of the source they were traced from, see
+`pricesym._numeric.programs`); symbolic evaluations of unevaluated operators in steps
+(``doit/``) and lambdify's generated source (``lambdify/``), both keyed by the exact
+expression, the SymPy version and a digest of pricesym's source; and the previous
+run's durations (``durations.json``, for scheduling). The files are as trusted as the
+XLA programs beside them. None of them holds a reference value or a verdict: every check computes
 its reference and compares it again on every run."""
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["cache_dir", "source_digest"]
+__all__ = ["cache_dir", "code_digest", "kept", "remembered", "source_digest"]
 
 
 def cache_dir(*parts: str) -> Path | None:
@@ -40,3 +45,92 @@ def source_digest() -> str:
     for path in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _catalogue_folder() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pricesym.catalogue")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]).resolve() if locations else None
+
+
+@functools.cache
+def _folder_digest(folder: Path) -> str:
+    return _digest(folder)
+
+
+def code_digest(filename: str) -> str | None:
+    """A digest of all the code a function defined in ``filename`` can reach, when that
+    is known: pricesym's source for a file of pricesym, pricesym's and the catalogue's
+    for a file of the catalogue; None for any other file (a user's module may import
+    code no digest covers, so nothing traced from it is kept)."""
+    try:
+        path = Path(filename).resolve()
+    except (OSError, ValueError):
+        return None
+    package = Path(__file__).parent.resolve()
+    if path.is_relative_to(package):
+        return source_digest()
+    catalogue = _catalogue_folder()
+    if catalogue is not None and path.is_relative_to(catalogue):
+        return source_digest() + _folder_digest(catalogue)
+    return None
+
+
+def remembered(kind: str, key: bytes, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept in ``$XDG_CACHE_HOME/pricesym/<kind>`` under ``key``: the file
+    holds the whole key and is used only if it matches (not a hash collision); a file
+    that cannot be read is ignored and written again, atomically; a value that cannot
+    be pickled is just not kept."""
+    folder = cache_dir(kind)
+    if folder is None:
+        return compute()
+    path = folder / (hashlib.sha256(key).hexdigest() + ".pickle")
+    try:
+        kept_key, value = pickle.loads(path.read_bytes())
+        if kept_key == key:
+            return value
+    except Exception:  # noqa: BLE001 - absent, half-written by a killed run, or from another version
+        pass
+    value = compute()
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps((key, value)))
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+    except Exception:  # noqa: BLE001 - unpicklable, a full disk or a read-only cache
+        pass
+    return value
+
+
+def kept(fn: Callable) -> Callable:
+    """A pure symbolic function whose results are kept between runs (`remembered`),
+    keyed by its arguments (pickled), its name, SymPy's version and the digest of the
+    code it can reach (`code_digest`). Arguments that cannot be pickled, or that hold a
+    ``Dummy`` (new in every run), are computed as usual."""
+    import sympy as sp
+
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        where = code_digest(fn.__code__.co_filename)
+        if where is None:  # not code of pricesym or its catalogue
+            return fn(*args, **kwargs)
+        try:
+            key = pickle.dumps((sp.__version__, where, name, args, sorted(kwargs.items())), protocol=5)
+        except Exception:  # noqa: BLE001 - arguments that cannot be pickled
+            return fn(*args, **kwargs)
+        if b"Dummy" in key:
+            return fn(*args, **kwargs)
+        return remembered("kept", key, lambda: fn(*args, **kwargs))
+
+    return wrapper

@@ -14,19 +14,17 @@ implementations, struct of arrays:
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
 
-from .._cache import cache_dir, source_digest
+from .._cache import remembered, source_digest
 from .._errors import CheckError, ParseError, UnknownNameError
 from .._symbolic.tangent import NtCov, NtVar
-from .._vocabulary import modules
 from .domains import free_values
+from .lambdified import lambdified
 
 __all__ = ["compile_expr", "evaluate", "evaluate_all"]
 
@@ -54,29 +52,14 @@ def _prepare(expr):
 
 
 def _doit(expr):
-    """``expr.doit()``, kept between runs (``$XDG_CACHE_HOME/pricesym/doit``): a step's
-    limits and derivatives are worked out once, not on every check. The key is the exact
-    expression, the SymPy version and pricesym's source; a file that cannot be read is
-    ignored and written again."""
-    folder = cache_dir("doit")
-    if folder is None:
+    """``expr.doit()``, kept between runs (`pricesym._cache.remembered`): a step's limits
+    and derivatives are worked out once, not on every check. The key is the exact
+    expression, the SymPy version and pricesym's source."""
+    try:
+        key = pickle.dumps((sp.__version__, source_digest(), expr), protocol=5)
+    except Exception:  # noqa: BLE001 - an expression that cannot be pickled is just not kept
         return expr.doit()
-    text = f"{sp.__version__}\n{source_digest()}\n{sp.srepr(expr)}"
-    path = folder / (hashlib.sha256(text.encode()).hexdigest() + ".pickle")
-    try:
-        kept = pickle.loads(path.read_bytes())
-        if kept[0] == text:  # the same expression, not a hash collision
-            return kept[1]
-    except Exception:  # noqa: BLE001 - absent, half-written by a killed run, or from another version
-        pass
-    out = expr.doit()
-    try:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps((text, out)))
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
-    except Exception:  # noqa: BLE001 - unpicklable or a full disk: just not kept
-        pass
-    return out
+    return expr.doit() if b"Dummy" in key else remembered("doit", key, expr.doit)
 
 
 def compile_expr(expr, symbols: Sequence[sp.Symbol]) -> Callable:
@@ -96,7 +79,7 @@ def compile_expr(expr, symbols: Sequence[sp.Symbol]) -> Callable:
             f"the expression uses {', '.join(f'`{m}`' for m in missing)} but no domain or "
             "observable declares it; add it to the derivation's `symbols` (or the check's `domains`)."
         )
-    fn = sp.lambdify(list(symbols), expr, modules=[modules("jax"), "jax"], cse=True, dummify=True)
+    fn = lambdified(symbols, expr, "jax")
 
     def one(*values):
         return jnp.asarray(fn(*values), dtype=jnp.float64)
@@ -166,4 +149,4 @@ def _numpy(expr, symbols, values, n) -> np.ndarray | None:
 
 @functools.lru_cache(maxsize=1024)
 def _numpy_function(entries: tuple, symbols: tuple) -> Callable:
-    return sp.lambdify(list(symbols), list(entries), modules=[modules("numpy"), "numpy"], cse=True, dummify=True)
+    return lambdified(symbols, list(entries), "numpy")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+from .._cache import kept
 from .._errors import ParseError
 from .._safe import to_sympy
 from .._vocabulary import Softmax, rows
@@ -15,6 +16,7 @@ from .tidy import tidy
 __all__ = ["in_terms_of"]
 
 
+@kept
 def in_terms_of(expr, observables: Mapping[sp.Symbol, sp.Expr]):
     """Rewrite ``expr`` through observables, e.g. ``{p: sigmoid(b)}``.
 

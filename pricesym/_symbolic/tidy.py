@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .._cache import kept
 from .._errors import ParseError
 from .._safe import to_sympy
 
@@ -22,6 +23,7 @@ def _reads_negated(add: sp.Add) -> bool:
     return bool(add.as_coeff_add()[0].is_negative)
 
 
+@kept
 def tidy(expr, constraints=()):
     """Factor (after `cancel`), and negate the factors that read better negated:
     ``c/(eta*h - 2)`` with a minus in front becomes ``c/(2 - eta*h)``. Matrices are

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import sympy as sp
 
+from ..._cache import kept
 from ..._errors import AssumptionError, NotSupportedError
 from ..._vocabulary import modules, sigmoid
 from .params import concrete, numeric_param, population, positive, probability, sym
@@ -79,8 +80,13 @@ def _cached_series(sel: SelectionFunction, order: int) -> sp.Expr:
     except TypeError:  # a JAX value as parameter: nothing to cache
         return sel._series(order)
     if key not in _SERIES:
-        _SERIES[key] = sel._series(order)
+        _SERIES[key] = _series_kept(sel, order)
     return _SERIES[key]
+
+
+@kept
+def _series_kept(sel: SelectionFunction, order: int) -> sp.Expr:
+    return sel._series(order)
 
 
 _SERIES: dict = {}

@@ -13,6 +13,7 @@ import functools
 
 import sympy as sp
 
+from ..._cache import kept
 from ..._errors import NotSupportedError, ShapeError
 from .functions import FixationProbability, Hard, Linear, Probit, SelectionFunction
 from .mutation import AnisotropicGaussian, Gaussian, MutationLaw, Radial
@@ -126,6 +127,7 @@ def _(sel: FixationProbability, mutation, grad):
 
 
 @functools.singledispatch
+@kept
 def expected_step(sel: SelectionFunction, mutation: MutationLaw, grad) -> sp.Matrix:
     r"""Expected accepted step :math:`\mathbb E[\epsilon] = \mathbb E_m[\epsilon P_s]/Z`
     for a linear fitness with gradient ``grad`` (B4, B6): `mean_displacement` over
@@ -133,6 +135,7 @@ def expected_step(sel: SelectionFunction, mutation: MutationLaw, grad) -> sp.Mat
     return (mean_displacement(sel, mutation, grad) / acceptance(sel, mutation, grad)).applyfunc(sp.factor)
 
 
+@kept
 def weak_limit(sel: SelectionFunction, mutation: MutationLaw, grad) -> sp.Matrix:
     r"""Weak-selection (linearised) expected step
     :math:`\frac{P_s'(0)}{P_s(0)}\,\Sigma_m\nabla f` (B4, B6: Lande-like)."""
@@ -160,6 +163,7 @@ def acceptance_small_mutation(sel: SelectionFunction, sigma, grad, hessian) -> s
     return sel.at_zero() + s2 / 2 * curvature
 
 
+@kept
 def curvature_step(sel: SelectionFunction, sigma, grad, hessian, grad_laplacian) -> sp.Matrix:
     r"""B7: expected accepted step for a smooth nonlinear fitness, symmetric
     :math:`P_s` and :math:`\epsilon\sim\mathcal N(0,\sigma^2 I)`, to :math:`O(\sigma^4)`:
@@ -194,6 +198,7 @@ def skew_normal_moments(sigma, tau, grad_norm) -> tuple[sp.Expr, sp.Expr]:
 
 
 
+@kept
 def small_mutation_series(sel: SelectionFunction, fitness: sp.Expr, genome, sigma, point=None):
     r"""Small-mutation expansion of the annealing step for a smooth fitness and
     :math:`\epsilon = \sigma z`, :math:`z\sim\mathcal N(0, I_n)`, derived from the model:
