@@ -7,7 +7,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 import pricesym as ps
-from pricesym.numeric import estimate
+from pricesym.numeric import estimate, jit
 
 TAILCALLED = 'tailcalled (2022), "Price\'s equation for neural networks", LessWrong, and its comments.'
 
@@ -140,7 +140,9 @@ def _bernoulli_utility(bias):
     return 2 * bernoulli_policy.jax(bias) - 1  # U = E[r] with r = +1 for "do", -1 for "don't"
 
 
-_bernoulli_velocity = jax.jit(jax.grad(_bernoulli_utility))
+@jit
+def _bernoulli_velocity(bias):
+    return jax.grad(_bernoulli_utility)(bias)
 
 
 @ps.derivation("bernoulli/flow-solution")

@@ -28,7 +28,7 @@ from pricesym.dynamics import (
     modified_loss,
     series_coefficients,
 )
-from pricesym.numeric import estimate, minibatch_law, taylor_coefficients
+from pricesym.numeric import estimate, jit, minibatch_law, taylor_coefficients
 
 TAILCALLED = 'tailcalled (2022), "Price\'s equation for neural networks", LessWrong.'
 BARRETT_DHERIN = "Barrett, D. G. T. & Dherin, B. (2021). Implicit gradient regularization. ICLR; arXiv:2009.11162."
@@ -109,8 +109,12 @@ def _utility(w):
     return fit_one.jax(w[0], w[1])
 
 
-_grad_utility = jax.jit(jax.grad(_utility))
-_property_jit = jax.jit(_property)
+@jit
+def _grad_utility(w):
+    return jax.grad(_utility)(w)
+
+
+_property_jit = jit(_property)
 
 
 def _gd_change(w, step):
@@ -118,7 +122,7 @@ def _gd_change(w, step):
     return _property(w + step * jax.grad(_utility)(w)) - _property(w)
 
 
-_gd_change_jit = jax.jit(_gd_change)
+_gd_change_jit = jit(_gd_change)
 
 
 def _flow_change(w, time):
@@ -139,7 +143,7 @@ def _flow_map3(w, time):
     return w + time * f + time**2 / 2 * second(w) + time**3 / 6 * jax.jvp(second, (w,), (f,))[1]
 
 
-@jax.jit
+@jit
 def _step_and_flow_coefficients(w):
     """Taylor coefficients in eta, to eta^3, of the property's change under one real GD step and
     along the flow (Taylor-mode autodiff, taylor_coefficients)."""
@@ -318,7 +322,11 @@ def _deep_linear_L(w, s_):
 
 
 _deep_linear_grad = jax.grad(_deep_linear_L)
-_deep_linear_grad_jit = jax.jit(_deep_linear_grad)
+
+
+@jit
+def _deep_linear_grad_jit(w, s_):
+    return _deep_linear_grad(w, s_)
 
 
 def _gd_step(w, step, s_):
@@ -382,7 +390,7 @@ def _modified_loss_by_line_integral(w, step, s_):
     return _deep_linear_L(start, s_) - jnp.sum(weights / 2 * (field @ (w - start)))
 
 
-@jax.jit
+@jit
 def _iterate_velocity(w, step, s_):
     """Velocity at w of the curve through three real GD iterates w0, w1, w2 taken at times
     0, step, 2 step: the one-sided difference (-3 w0 + 4 w1 - w2)/(2 step), error O(step^2)."""
@@ -391,10 +399,10 @@ def _iterate_velocity(w, step, s_):
     return (-3 * w + 4 * w1_ - w2_) / (2 * step)
 
 
-_interpolating_field_jit = jax.jit(_interpolating_field)
+_interpolating_field_jit = jit(_interpolating_field)
 
 
-@jax.jit
+@jit
 def _implicit_references(w, step, s_):
     """(modified loss by line integral, interpolating field, flow expansion to step^3) at one point."""
     return (_modified_loss_by_line_integral(w, step, s_), _interpolating_field(w, step, s_),
@@ -552,7 +560,7 @@ def _regression_grads(w):
     return jax.vmap(grad, in_axes=(None, 0, 0))(w, z, y)
 
 
-_regression_grads_jit = jax.jit(_regression_grads)
+_regression_grads_jit = jit(_regression_grads)
 
 
 @ps.derivation("sgd/noise-covariance")
@@ -711,7 +719,7 @@ def _sde_params(v) -> dict:
     return {k: v[k] for k in ("h1", "h2", "c11", "c22", "c12")}
 
 
-@jax.jit
+@jit
 def _sde_references(params, step, dt_):
     """Every exact reference of sgd/sde-stationary at once (one compiled program): the SGD chain's
     stationary covariance at ``step``, the Euler-Maruyama chain's at ``dt_``, and (H, C)."""
@@ -1007,10 +1015,10 @@ def _held_out(w):
     return unit.jax(w[0], w[1], float(_HELD_OUT))
 
 
-_held_out_jit = jax.jit(_held_out)
+_held_out_jit = jit(_held_out)
 
 
-@jax.jit
+@jit
 def _enumerated_change(w, step, subsets, weights):
     """Exact E[dx] over minibatches: rows of ``subsets`` are 0/1 memberships, ``weights``
     their probabilities (padding rows weigh 0, so every batch size shares one shape)."""
@@ -1020,7 +1028,7 @@ def _enumerated_change(w, step, subsets, weights):
     return weights @ after - _held_out(w)
 
 
-@jax.jit
+@jit
 def _mean_change_taylor(w, subsets, weights):
     return taylor_coefficients(lambda h: _enumerated_change(w, h, subsets, weights), 2)
 

@@ -19,7 +19,7 @@ import sympy as sp
 
 import pricesym as ps
 from pricesym import popgen
-from pricesym.numeric import hermite_rule
+from pricesym.numeric import hermite_rule, jit
 
 PRICE = "Price, G. R. (1970). Selection and covariance. Nature 227:520-521; Price (1972), Ann. Hum. Genet. 35:485-490."
 ROBERTSON = "Robertson, A. (1966). A mathematical model of the culling process in dairy cattle. Anim. Prod. 8:95-108."
@@ -193,7 +193,7 @@ def _gauss_hermite_mean_fitness(m, variance, th, om, nodes: int = 80):
     return jnp.sum(weights * gaussian_fitness.jax(z_nodes, th, om)) / math.sqrt(math.pi)
 
 
-@jax.jit
+@jit
 def _selected_means(zbar_, var_a, var_e, theta_, omega_):
     """(S, R) = (E[w (A + E)]/E[w], E[w A]/E[w]) for independent A ~ N(0, var_a), E ~ N(0, var_e) and the
     model's fitness w(zbar + A + E): the defining integrals by a 60x60 Gauss-Hermite product rule."""
@@ -204,7 +204,7 @@ def _selected_means(zbar_, var_a, var_e, theta_, omega_):
     return jnp.stack([jnp.sum(fit * (a + e)), jnp.sum(fit * a)]) / jnp.sum(fit)
 
 
-@jax.jit
+@jit
 def _truncation_ratio(var_a, var_e, cut_):
     """R/S under w = 1{A + E > c}: E[A; A + E > c]/E[A + E; A + E > c], the inner integral over E in closed
     form (the Gaussian tail: P(E > y) and E[E; E > y]), the outer over A by 120-node Gauss-Hermite."""
@@ -335,7 +335,7 @@ def _fitness_2d(P, theta1, theta2, om):
     return gaussian_fitness_2d.jax(P[0], P[1], theta1, theta2, om)
 
 
-@jax.jit
+@jit
 def _selected_means_2d(zbar_, G_, var_e, theta_, omega_):
     """E[w A]/E[w] for A ~ N(0, G), E ~ N(0, var_e I) and the model's two-trait fitness, iterated
     (Fubini): for each node of a 60x60 Gauss-Hermite rule in A, the integral over each E_k by 60-node
@@ -516,7 +516,7 @@ def _binomial_variance(n: int, p_):
     return p_ * (1 - p_) / (2 * n)
 
 
-@jax.jit
+@jit
 def _backward_rhs(x_, y, n, s_):
     """(u, u')' for M u' + (V/2) u'' = 0; M/V is evaluated a hair inside (0, 1), where both vanish."""
     inside = jnp.clip(x_, 1e-9, 1 - 1e-9)

@@ -21,7 +21,7 @@ from scipy.integrate import solve_ivp
 
 import pricesym as ps
 from pricesym import kernels as K
-from pricesym.numeric import Estimate
+from pricesym.numeric import Estimate, jit
 
 CHO_SAUL = "Cho, Y. & Saul, L. K. (2009). Kernel methods for deep learning. NeurIPS 22."
 WILLIAMS = "Williams, C. K. I. (1997). Computing with infinite networks. NeurIPS 9."
@@ -362,7 +362,7 @@ DUALS = (("leaky_relu", (a, b)), ("sign", ()), ("identity", ()), ("sin", ()), ("
 
 @functools.cache
 def _duals_table_by_quadrature():
-    @jax.jit
+    @jit
     def table(slope_neg, slope_pos, c11, c22, c12):
         out = []
         for name, params in DUALS:
@@ -609,7 +609,7 @@ def _flow_closed_form():
 def _kernel_matrices_by_quadrature():
     phi = _phi("relu")
 
-    @jax.jit
+    @jit
     def matrices(points, w, b):
         """(NTK, NNGP) 3x3 between the points, by quadrature of the recursion."""
         gram = points @ points.T / points.shape[1]

@@ -10,7 +10,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 import pricesym as ps
-from pricesym.numeric import estimate
+from pricesym.numeric import estimate, jit
 
 TAILCALLED = 'tailcalled (2022), "Price\'s equation for neural networks", LessWrong.'
 LANDE = ("Lande, R. (1979). Quantitative genetic analysis of multivariate evolution, applied to "
@@ -213,7 +213,9 @@ def _utility(w):
     return -quadratic_loss.jax(*w)
 
 
-_velocity = jax.jit(jax.grad(_utility))
+@jit
+def _velocity(w):
+    return jax.grad(_utility)(w)
 
 
 def _flow(w0, duration):

@@ -10,7 +10,6 @@ fitness, repeat) or integrate its defining integrals by Gauss–Hermite quadratu
 none evaluates a derived formula.
 """
 
-import functools
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 import pricesym as ps
-from pricesym.numeric import Estimate, estimate, hermite_rule, taylor_coefficients
+from pricesym.numeric import Estimate, estimate, hermite_rule, jit, taylor_coefficients
 from pricesym.selection import (
     AnisotropicGaussian,
     Gaussian,
@@ -99,21 +98,21 @@ def _hessian(x, n):
 # test suite then reuse the compiled code instead of recompiling a fresh jit(vmap(...)).
 
 
-@functools.partial(jax.jit, static_argnames=("proposals", "antithetic"))
+@jit(static_argnames=("proposals", "antithetic"))
 def _simulate_linear(key, cv, sel, mut, proposals=PROPOSALS, antithetic=True):
     """Annealing rounds for the linear model: (mean accepted step, acceptance rate) as Estimates."""
     run = anneal(key, _linear(cv), jnp.zeros_like(cv), sel, mut, proposals, antithetic, twin=False)
     return accepted_mean(run), acceptance_rate(run)
 
 
-@functools.partial(jax.jit, static_argnames=("proposals",))
+@jit(static_argnames=("proposals",))
 def _simulate_ball(key, cv, radius, proposals=PROPOSALS):
     """Hard selection with proposals uniform in the ball of the given radius."""
     run = anneal(key, _linear(cv), jnp.zeros_like(cv), Hard(), Radial.ball(radius, cv.shape[0]), proposals, True, False)
     return accepted_mean(run)
 
 
-@functools.partial(jax.jit, static_argnames=("nodes",))
+@jit(static_argnames=("nodes",))
 def _quadrature(cv, H, kappa, sel, cov, nodes):
     """Gauss–Hermite quadrature of the accepted-step mean and Z for the real model f."""
     f = lambda y: fitness.jax(y, cv, H, kappa)  # noqa: E731
@@ -129,7 +128,7 @@ class _Accepted(NamedTuple):
     beneficial: jax.Array
 
 
-@jax.jit
+@jit
 def _accepted_exact(cv, sel, cov) -> _Accepted:
     """The accepted step's moments for the linear model from their defining integrals, by the
     product rule aligned with the gradient (`gaussian_selection_moments`: composite Gauss-Legendre
@@ -158,7 +157,7 @@ def _unevaluated(*factors):
 # ----------------------------------------------------------------------------- B1–B3
 
 
-@jax.jit
+@jit
 def _until_won(key, cv, sel, mut):
     """Run propose/accept/repeat until a mutant wins, 5e4 times (linear f):
     Z = 1/mean(rounds) (delta-method SE) and the share of winners that raised f."""
@@ -168,7 +167,7 @@ def _until_won(key, cv, sel, mut):
     return z, estimate((steps @ cv > 0).astype(jnp.float64))
 
 
-@functools.partial(jax.jit, static_argnames=("order",))
+@jit(static_argnames=("order",))
 def _small_mutation_coefficients(cv, H, kappa, sel, order: int = 4):
     """Taylor coefficients at σ = 0, to σ^order, of Z(σ) and of the accepted-step mean E[ε](σ) for
     ε = σz, z ~ N(0, I), on the real model f (Taylor-mode autodiff of a Gauss-Hermite rule with 8 nodes
@@ -315,7 +314,7 @@ _BALL_R = np.polynomial.legendre.leggauss(8)
 _BALL_THETA = np.polynomial.legendre.leggauss(24)
 
 
-@jax.jit
+@jit
 def _ball_step(cv, radius):
     """E[ε | accepted] for ε uniform in the ball and hard selection on the linear model: the
     defining integrals in spherical coordinates about ĉ (density ∝ r² sin θ); the model decides
@@ -486,7 +485,7 @@ def selection_expected_step() -> ps.Derivation:
 # ----------------------------------------------------------------------------- B5
 
 
-@jax.jit
+@jit
 def _step_moments(key, cv, sel, mut):
     """Moments of the winners' components along ĉ and along a fixed unit vector across it."""
     chat = cv / jnp.linalg.norm(cv)
@@ -583,7 +582,7 @@ def _shape(x):
     return jnp.asarray([[x["s_11"], x["s_12"], 0.0], [x["s_12"], x["s_22"], 0.0], [0.0, 0.0, x["s_33"]]])
 
 
-@jax.jit
+@jit
 def _leading_step(cv, sel, root):
     """The σ² Taylor coefficient of the accepted-step mean for ε = σ L z, z ~ N(0, I): nested
     forward-mode autodiff in σ at 0 of the Gauss-Hermite quadrature (8 nodes per axis are exact
@@ -686,7 +685,7 @@ def selection_anisotropic() -> ps.Derivation:
 REMAINDER_AT_003 = 1e-5
 
 
-@jax.jit
+@jit
 def _simulate_cv(key, cv, H, kappa, sel, mut):
     """Rejection sampling on the real f; the linearised twin's exact moments (1-D Gauss–Hermite
     quadrature of its defining integrals) make it a control variate."""
@@ -797,7 +796,7 @@ def _norm_dependence_figure(path: Path, report=None) -> None:
             return est.mean[0] / gv, est.se[0] / gv
 
         keys = jax.random.split(jax.random.key(20220509), norms.shape[0])
-        return jax.jit(jax.vmap(one))(norms, keys)
+        return jit(jax.vmap(one))(norms, keys)
 
     fig = Figure(figsize=(5.2, 3.6))
     ax = fig.subplots()
@@ -817,7 +816,7 @@ def _norm_dependence_figure(path: Path, report=None) -> None:
     fig.savefig(path, format="pdf", metadata={"CreationDate": None})
 
 
-@jax.jit
+@jit
 def _rate_times_norm_coefficients(sel, sig):
     """Taylor coefficients at g = 0, to g³, of η(g) g = E[u P_s(gu)]/E[P_s(gu)], u ~ N(0, σ²) (12-node
     Gauss-Hermite: exact for the polynomial moments of these coefficients)."""

@@ -19,7 +19,6 @@ evaluates them by a one-dimensional quadrature.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -34,6 +33,7 @@ from pricesym.numeric import (
     correlation,
     covariance_estimate,
     estimate,
+    jit,
     jump_chain,
     minibatch_law,
     path_chain,
@@ -142,7 +142,7 @@ class _ExactMoranFixation:
         return birth_death_fixation(up, down, top=self.n)[..., 1]
 
 
-@functools.partial(jax.jit, static_argnames=("kind",))
+@jit(static_argnames=("kind",))
 def _selection_law(sig, tau_value, n, grad, kind: str):
     r"""``(E[s(ε) P], Z)``, s(ε) = (ε, εεᵀ) flattened, for ε ~ N(0, σ²I) on the model's fitness
     f = -L (linear, ∇f = ``grad``) at x = 0, from the defining integrals: P is the probit acceptance
@@ -423,7 +423,7 @@ REPLICATES = 50_000
 REPLICATE_BATCH = 1_000
 
 
-@functools.partial(jax.jit, static_argnames="k_max")
+@jit(static_argnames="k_max")
 def _in_flight_kernel(key, sig, n, k, grad, k_max: int = K_MAX):
     r"""``REPLICATES`` net displacements :math:`D = \sum_{j\le K}\epsilon_j\xi_j`: K
     independent mutations, each fixing (:math:`\xi_j = 1`) with probability
@@ -576,7 +576,7 @@ SGD_STEPS = 40_000
 ANNEAL_PROPOSALS = 100_000
 
 
-@jax.jit
+@jit
 def _sgd_steps(key, lr, batch, var, grad_f, direction):
     r"""``SGD_STEPS`` independent minibatch SGD steps :math:`\Delta x = -\eta\,\frac1B\sum_b\nabla_x\ell(x; z_b)`
     at x = 0: B examples drawn with replacement from the dataset, per-example
@@ -591,7 +591,7 @@ def _sgd_steps(key, lr, batch, var, grad_f, direction):
     return -lr * minibatch_grad
 
 
-@jax.jit
+@jit
 def _anneal_probit(key, sig, tau_value, grad_f):
     """``ANNEAL_PROPOSALS`` rounds of annealing model 1 (`pricesym.selection.anneal`)
     at x = 0 on the model's fitness f = c·x."""
@@ -623,7 +623,7 @@ def _sgd_step_moments(x, grad_f, direction):
     return mean, np.einsum("m,mi,mj->ij", prob, dev, dev)
 
 
-@jax.jit
+@jit
 def _per_example_grads(zs, grad_f, direction):
     return jax.vmap(jax.grad(per_example_loss.jax), in_axes=(None, 0, None, None))(jnp.zeros(3), zs, grad_f, direction)
 
@@ -768,7 +768,7 @@ COMPARISON_ROWS = ("minibatch SGD, per step", "model 1 (annealing, probit), per 
                    "model 3 ($K$ in flight), per round")
 
 
-@jax.jit
+@jit
 def _figure_points(key, sig, tau_value, n, gv):
     r"""Simulated :math:`\eta_{\rm eff}` at :math:`\nabla f = g e_1` for the figure: model 1
     (annealing by rejection) and model 2 per substitution (mutations weighted by

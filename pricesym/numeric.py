@@ -3,7 +3,8 @@
 A reference recomputes a quantity from the model, by autodiff or by simulating
 the process; these tools differentiate model functions, estimate with standard
 errors, integrate by quadrature and solve chains exactly. None of them takes a
-derived expression."""
+derived expression. `jit` is `jax.jit` with the traced program kept between runs
+(for code in pricesym and its catalogue)."""
 
 from ._numeric.autodiff import jax_ntcov as jax_ntcov
 from ._numeric.autodiff import jax_ntvar as jax_ntvar
@@ -21,10 +22,11 @@ from ._numeric.estimators import ratio_of_means as ratio_of_means
 from ._numeric.estimators import weighted_mean as weighted_mean
 from ._numeric.exact_laws import minibatch_law as minibatch_law
 from ._numeric.exact_laws import taylor_coefficients as taylor_coefficients
+from ._numeric.programs import jit as jit
 from ._numeric.quadrature import hermite_rule as hermite_rule
 
 __all__ = [
     "Estimate", "correlation", "covariance_estimate", "estimate", "hermite_rule", "influence_se", "jax_ntcov",
-    "jax_ntvar", "jump_chain", "minibatch_law", "path_chain", "prng_key", "ratio_of_means", "stationary_vector",
+    "jax_ntvar", "jit", "jump_chain", "minibatch_law", "path_chain", "prng_key", "ratio_of_means", "stationary_vector",
     "taylor_coefficients", "tridiagonal_solve", "weighted_mean",
 ]

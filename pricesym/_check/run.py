@@ -53,13 +53,17 @@ _VECTORIZED: dict = {}
 
 
 def _vectorized(check: Check, takes_key: bool):
-    """``jit(vmap(reference))``, one per check: traced once, not once per sweep value."""
-    import jax
+    """``jit(vmap(reference))``, one per check: traced once, not once per sweep value, and
+    kept between runs when the reference's code and closure can be keyed."""
+    from .._numeric.backend import jax
+    from .._numeric.programs import function_key, jit
 
     hit = _VECTORIZED.get(id(check))
     if hit is None or hit[0] is not check:
-        fn = (lambda x, k: check.reference(x, k)) if takes_key else (lambda x, k: check.reference(x))
-        hit = _VECTORIZED[id(check)] = (check, jax.jit(jax.vmap(fn)))
+        ref = check.reference
+        fn = (lambda x, k: ref(x, k)) if takes_key else (lambda x, k: ref(x))
+        key = function_key(ref)
+        hit = _VECTORIZED[id(check)] = (check, jit(jax.vmap(fn), key=key and f"vmap({key}, key={takes_key})"))
         if len(_VECTORIZED) > _CACHED:
             _VECTORIZED.pop(next(iter(_VECTORIZED)))
     return hit[1]

@@ -26,6 +26,7 @@ from .._errors import AssumptionError
 from . import validate
 from .backend import is_traced, jax, jnp, prng_key
 from .estimators import Estimate, estimate, ratio_of_means
+from .programs import jit
 
 __all__ = ["Fates", "MoranTimes", "restart_and_drain", "moran_step", "moran_jump_step", "wright_fisher_step",
            "simulate_moran", "simulate_moran_times", "simulate_wright_fisher", "moran_fates"]
@@ -140,7 +141,7 @@ def _moran_kernel(trials: int, lanes: int, timed: bool):
         return restart_and_drain(key, moran_step(N, r, timed=timed), jnp.asarray(i).astype(jnp.int32),
                                  N.astype(jnp.int32), trials, lanes, timed=timed)
 
-    return jax.jit(run)
+    return jit(run)
 
 
 def _moran_inputs(key, N, r, i, trials, lanes):
@@ -232,7 +233,7 @@ def _wf_kernel(trials: int, lanes: int, max_copies: int):
         return restart_and_drain(key, wright_fisher_step(N, s, max_copies), jnp.asarray(k0).astype(jnp.int32),
                                  (2 * N).astype(jnp.int32), trials, lanes)
 
-    return jax.jit(run)
+    return jit(run)
 
 
 def simulate_wright_fisher(key, N, s, p, trials: int = 100_000, *, lanes: int = 1024, max_N: int | None = None) -> Estimate:

@@ -45,12 +45,12 @@ computation on the network is float64.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
 from .._errors import AssumptionError
 from .backend import jax, jnp
+from .programs import jit
 
 __all__ = ["pair_inputs", "init_network", "apply_network", "empirical_kernels", "train_ensemble", "price_flow",
            "empirical_gram"]
@@ -130,7 +130,7 @@ def _flip_readout(params):
     return [*params[:-1], (-v, -b_out)]
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "seeds", "parameterization", "batch"))
+@jit(static_argnames=("phi", "depth", "width", "seeds", "parameterization", "batch"))
 def _empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width: int, seeds: int,
                       parameterization: str = "ntk", batch: int | None = None):
     """Empirical NNGP and NTK of ``seeds`` random initialisations at the inputs ``xs``
@@ -152,7 +152,7 @@ def _empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width: int, se
     return jax.lax.map(one, jax.random.split(key, seeds), batch_size=_batch(batch, dim, width, depth))
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "parameterization"))
+@jit(static_argnames=("phi", "depth", "width", "parameterization"))
 def empirical_gram(phi, x1, x2, W_std, b_std, key, *, depth: int, width: int, parameterization: str = "ntk"):
     """Empirical NTK Gram matrix (N1, N2) of one random initialisation (``jax.jacrev``)."""
     params = init_network(key, x1.shape[1], width, depth, W_std=W_std, b_std=b_std, parameterization=parameterization)
@@ -165,7 +165,7 @@ def empirical_gram(phi, x1, x2, W_std, b_std, key, *, depth: int, width: int, pa
     return sum(jnp.einsum("i...,j...->ij", a, b) for a, b in zip(jax.tree_util.tree_leaves(j1), jax.tree_util.tree_leaves(j2)))
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "pairs", "steps", "batch"))
+@jit(static_argnames=("phi", "depth", "width", "pairs", "steps", "batch"))
 def _train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *, depth: int, width: int, pairs: int,
                    steps: int, batch: int | None = None):
     r"""Outputs at ``x_test`` of 2·``pairs`` networks (antithetic pairs, NTK parametrisation)
@@ -192,7 +192,7 @@ def _train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, 
     return jax.lax.map(one, jax.random.split(key, pairs), batch_size=min(32, _batch(batch, dim, width, depth)))
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "depth", "width", "seeds", "batch"))
+@jit(static_argnames=("phi", "depth", "width", "seeds", "batch"))
 def _price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, width: int, seeds: int,
                batch: int | None = None):
     r""":math:`\operatorname{ntcov}(f(x), U) = \nabla_w f(x)\cdot\nabla_w U` for ``seeds``
@@ -245,7 +245,7 @@ def _owner(units: int, width):
     return jnp.arange(units) // jnp.asarray(width, jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "units", "networks"))
+@jit(static_argnames=("phi", "units", "networks"))
 def _pool_kernels(phi, xs, W_std, b_std, width, key, *, units: int, networks: int):
     """Empirical NNGP and NTK at the inputs ``xs`` (2, d) of networks of one hidden layer of
     ``width`` units (traced) cut from a pool of ``units``: arrays ``(nngp, ntk)`` of shape
@@ -263,7 +263,7 @@ def _pool_kernels(phi, xs, W_std, b_std, width, key, *, units: int, networks: in
     return jnp.stack(nngp, axis=1), jnp.stack(ntk, axis=1)
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "units", "networks"))
+@jit(static_argnames=("phi", "units", "networks"))
 def _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, *, units: int, networks: int):
     r""":math:`\operatorname{ntcov}(f(x), U) = \nabla_w f(x)\cdot\nabla_w U` (``jax.grad`` of
     both) of the networks of one hidden layer of ``width`` units (traced) cut from a pool of
@@ -277,7 +277,7 @@ def _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, *, un
     return _pool_dot(jax.grad(lambda q: jnp.sum(f(q, x)))(p), jax.grad(utility)(p), owner, networks)
 
 
-@functools.partial(jax.jit, static_argnames=("phi", "units", "networks", "steps"))
+@jit(static_argnames=("phi", "units", "networks", "steps"))
 def _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, key, *, units: int, networks: int,
                steps: int):
     r"""Outputs at ``x_test`` of networks of one hidden layer of ``width`` units (traced) after

@@ -5,7 +5,6 @@ population (Price's equation). JAX, float64, seeded; each returns `Estimate`s.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -15,6 +14,7 @@ from .._errors import AssumptionError
 from . import validate
 from .backend import is_traced, jax, jnp, prng_key
 from .estimators import Estimate, estimate, ratio_of_means, weighted_mean
+from .programs import jit
 
 __all__ = ["Selection", "simulate_gaussian_selection", "simulate_offspring"]
 
@@ -83,7 +83,7 @@ def simulate_gaussian_selection(key, zbar, G, E, fitness: Callable, samples: int
     return _gaussian_selection(key, zbar, LG, LE, tuple(jnp.asarray(a, jnp.float64) for a in args), samples, fitness)
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6))
+@jit(static_argnames=("samples", "fitness"))
 def _gaussian_selection(key, zbar, LG, LE, args, samples: int, fitness: Callable) -> Selection:
     kA, kE = jax.random.split(key)
     shape = (samples,) + zbar.shape
@@ -153,7 +153,7 @@ def simulate_offspring(key, counts, fitness, z, z_offspring, replicates: int = 1
     return _offspring(key, counts, fitness, z, z_offspring, jnp.asarray(noise, jnp.float64), replicates, max_count)
 
 
-@functools.partial(jax.jit, static_argnums=(6, 7))
+@jit(static_argnames=("replicates", "max_count"))
 def _offspring(key, counts, fitness, z, z_offspring, noise, replicates: int, max_count: int) -> Estimate:
     shape = (replicates, counts.shape[0], max_count)  # replicate x type x parent slot
     exists = jnp.arange(max_count) < counts[:, None]
