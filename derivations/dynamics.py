@@ -414,6 +414,7 @@ def _through_eta2(result):
     return result[2].applyfunc(lambda e: sp.expand(e).coeff(eta, 1) * eta + sp.expand(e).coeff(eta, 2) * eta**2)
 
 
+@ps.kept
 def _truncate(expr, var, order: int):
     """The terms of a polynomial in ``var`` up to ``var**order``, collected by power."""
     expr = sp.expand(expr)

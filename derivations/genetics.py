@@ -50,6 +50,7 @@ def _copies(n: int, p: float) -> int:
     return k
 
 
+@ps.kept
 def _no_remainder(difference, what: str) -> None:
     """Builders prove their identities symbolically; a remainder is a bug here."""
     # cancel alone is canonical for rational functions and fast; expanding first only helps
@@ -172,6 +173,7 @@ def gaussian_fitness(np, z, theta, omega):
     return np.exp(-((z - theta) ** 2) / (2 * omega**2))
 
 
+@ps.kept
 def _gaussian_mean_fitness(mean, variance):
     r"""``(integral, w̄)``: E[w(Z)] for Z ~ N(mean, variance) with the Gaussian
     fitness, by the lemma ∫ exp(-a y² + b y + c) dy = √(π/a) exp(b²/(4a) + c)."""
@@ -743,6 +745,7 @@ def _neutral_wright_fisher(n: int):
     return popgen.wright_fisher_absorption_system(n, 0.0)
 
 
+@ps.kept
 def _solve_backward(rhs):
     r"""t with t'' = rhs(x) on (0, 1), t(0+) = t(1-) = 0, by integrating twice.
 

@@ -187,6 +187,16 @@ def _small_mutation_coefficients(cv, H, kappa, sel, order: int = 4):
     return c[:, 0], c[:, 1:]
 
 
+@ps.kept
+def _half_normal_probit(a):
+    """(d/da, value) of ∫_0^∞ φ(u) Φ(a u) du: the value by integrating the derivative in a from Φ(0)/2."""
+    b, u = sp.Symbol("b", positive=True), sp.Symbol("u", positive=True)
+    phi = lambda v: sp.exp(-v**2 / 2) / sp.sqrt(2 * sp.pi)  # noqa: E731
+    slope = sp.integrate(u * phi(u) * phi(a * u), (u, 0, sp.oo))  # d/da of ∫_0^∞ φ(u) Φ(au) du
+    at_zero = sp.integrate(phi(u), (u, 0, sp.oo)) / 2  # Φ(0) = 1/2
+    return slope, at_zero + sp.integrate(slope.subs(a, b), (b, 0, a))
+
+
 @ps.derivation("selection/transition")
 def selection_transition() -> ps.Derivation:
     r"""Transition law of the annealing model; acceptance probability; small-mutation limit.
@@ -213,11 +223,8 @@ def selection_transition() -> ps.Derivation:
     z_linear = acceptance(sel, mut, c)
 
     # P(t > 0 | accepted), t = ε·c ~ N(0, σ²|c|²): α_s E[1{t>0} Φ(a u)], u standard normal, a = σ|c|/τ.
-    a, b, u = sp.Symbol("a", positive=True), sp.Symbol("b", positive=True), sp.Symbol("u", positive=True)
-    phi = lambda v: sp.exp(-v**2 / 2) / sp.sqrt(2 * sp.pi)  # noqa: E731
-    slope = sp.integrate(u * phi(u) * phi(a * u), (u, 0, sp.oo))  # d/da of ∫_0^∞ φ(u) Φ(au) du
-    at_zero = sp.integrate(phi(u), (u, 0, sp.oo)) / 2  # Φ(0) = 1/2
-    half_integral = at_zero + sp.integrate(slope.subs(a, b), (b, 0, a))
+    a = sp.Symbol("a", positive=True)
+    slope, half_integral = _half_normal_probit(a)
     beneficial = sp.expand(half_integral / z_linear).subs(a, sigma * _norm(c) / tau)
 
     # Small-mutation limit for a nonlinear f (2-D model), derived from the model by Gaussian moments.

@@ -10,6 +10,7 @@ access). Every other module is private. JAX is imported only when a numeric tool
 is first used.
 """
 
+from ._cache import kept as kept
 from ._check.compile import evaluate as evaluate
 from ._check.domains import Domain as Domain
 from ._check.domains import choice as choice
@@ -89,7 +90,7 @@ __all__ = [
     "Derivation", "Domain", "Estimate", "Model", "NotSupportedError", "NtCov", "NtVar", "ParseError",
     "PricesymError", "RegistryError", "ReportError", "ShapeError", "Softmax", "Step", "UnknownNameError",
     "Verdict", "autodiff", "choice", "derivation", "estimate", "evaluate", "exact", "fixed", "gcov", "gelu",
-    "heaviside", "in_terms_of", "integers", "jacobian", "latex", "leaky_relu", "load", "log_uniform", "logit",
+    "heaviside", "in_terms_of", "integers", "jacobian", "kept", "latex", "leaky_relu", "load", "log_uniform", "logit",
     "model", "monte_carlo", "ntcov", "ntvar", "ode", "order", "parse", "part", "perturb", "quadrature",
     "registry", "relu", "sigmoid", "silu", "softmax", "softplus", "tidy", "uniform", "verify", "write_report",
 ]

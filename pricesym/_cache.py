@@ -112,10 +112,15 @@ def remembered(kind: str, key: bytes, compute: Callable[[], Any]) -> Any:
 
 
 def kept(fn: Callable) -> Callable:
-    """A pure symbolic function whose results are kept between runs (`remembered`),
-    keyed by its arguments (pickled), its name, SymPy's version and the digest of the
-    code it can reach (`code_digest`). Arguments that cannot be pickled, or that hold a
-    ``Dummy`` (new in every run), are computed as usual."""
+    """``@ps.kept``: a pure symbolic function (its result depends on its arguments only)
+    whose results are kept between runs in ``$XDG_CACHE_HOME/pricesym/kept``.
+
+    The key is the pickled arguments, the function's name, SymPy's version and the
+    digest of the code it can reach (`code_digest`), so editing pricesym or the catalogue
+    recomputes everything. A function outside pricesym and its installed catalogue is
+    computed on every call: no digest covers the code such a module imports. Arguments
+    that cannot be pickled, or that hold a ``Dummy`` (new in every run), are computed
+    as usual; an exception is raised again and nothing is kept."""
     import sympy as sp
 
     name = f"{fn.__module__}.{fn.__qualname__}"

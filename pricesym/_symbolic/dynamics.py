@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from .._cache import kept
 from .._errors import AssumptionError, ShapeError
 from .tangent import _column, _params
 from .tidy import tidy
@@ -107,6 +108,7 @@ def _taylor_coefficients(x: sp.Expr, U: sp.Expr, params: list, order: int) -> li
     return out
 
 
+@kept
 def _lie_coefficients(x: sp.Expr, U: sp.Expr, params: list, order: int) -> list[sp.Expr]:
     r""":math:`[\mathcal L^k x]_{k=1..order}` with :math:`\mathcal L = \nabla U\cdot\nabla`
     (the field is differentiated too: it changes along the flow)."""
@@ -122,6 +124,7 @@ def _series(coefficients: list[sp.Expr], eta: sp.Expr) -> sp.Expr:
     return sp.Add(*[eta**k / sp.factorial(k) * c for k, c in enumerate(coefficients, start=1)])
 
 
+@kept
 def series_coefficients(x, U, params, order: int, *, kind: str = "gd") -> list:
     r"""The coefficients :math:`c_k` of :math:`\Delta x = \sum_k \eta^k c_k / k!`.
 
