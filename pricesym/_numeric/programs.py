@@ -16,7 +16,7 @@ A program is kept only when everything that decides it is in its key:
   the same way, recursively);
 * the static arguments' values, keyed the same way, and the other arguments' tree,
   shapes and dtypes;
-* JAX's version, float64 mode and platform.
+* JAX's and jaxlib's versions, the backend and JAX's settings (float64, precision, ...).
 Anything else (a call under a trace, an unkeyable static argument, a program JAX cannot
 export) runs through `jax.jit` as if this module were not there.
 """
@@ -31,6 +31,7 @@ import inspect
 import os
 import types
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -69,6 +70,11 @@ def _value_key(value, depth: int = 0) -> str:
         if key is None:
             raise _Unkeyable
         return key
+    if isinstance(value, functools.partial):
+        return f"partial({_value_key(value.func, depth + 1)},{_value_key(value.args, depth + 1)}," \
+               f"{_value_key(value.keywords, depth + 1)})"
+    if isinstance(value, types.MethodType):
+        return f"method({_value_key(value.__self__, depth + 1)},{_value_key(value.__func__, depth + 1)})"
     if isinstance(value, np.ndarray) or (isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer)):
         array = np.asarray(value) if value.dtype != object else None
         if array is None or not array.dtype.isnative:
@@ -83,13 +89,27 @@ def _value_key(value, depth: int = 0) -> str:
     raise _Unkeyable
 
 
+@functools.cache
+def _jax_folder() -> Path:
+    return Path(jax.__file__).parent.resolve()
+
+
+def _jax_digest(filename: str) -> str | None:
+    """JAX's own functions (``jax.numpy.tanh``, the wrapper `jax.grad` returns) are decided by
+    JAX's version, which is in every key; their closures are keyed like any other."""
+    try:
+        return f"jax {jax.__version__}" if Path(filename).resolve().is_relative_to(_jax_folder()) else None
+    except (OSError, ValueError):
+        return None
+
+
 def function_key(fn, depth: int = 0) -> str | None:
     """What decides a program traced from ``fn``: its code's place, the digest of the code
     it can reach, and the values its closure and defaults hold; None when one of them
     cannot be named."""
     if not isinstance(fn, types.FunctionType):
         return None
-    digest = code_digest(fn.__code__.co_filename)
+    digest = code_digest(fn.__code__.co_filename) or _jax_digest(fn.__code__.co_filename)
     if digest is None:
         return None
     try:
@@ -166,7 +186,11 @@ def _jaxlib() -> str:
 
 
 def _environment() -> str:
-    return f"jax {jax.__version__} jaxlib {_jaxlib()} x64 {jax.config.jax_enable_x64} {jax.default_backend()}"
+    """JAX's and jaxlib's versions, the backend and JAX's settings (float64, precision,
+    promotion, ...; not where caches and logs go)."""
+    settings = sorted((k, repr(v)) for k, v in getattr(jax.config, "values", {}).items()
+                      if "cache" not in k and "log" not in k)
+    return f"jax {jax.__version__} jaxlib {_jaxlib()} {jax.default_backend()} {settings}"
 
 
 _SIMPLE = (np.ndarray, np.generic, jax.Array, bool, int, float)
