@@ -82,9 +82,10 @@ def _rebuild(source: str, imports, space: str) -> Callable | None:
     return None if _globals_needed(fn.__code__) - set(namespace) - set(vars(builtins)) else fn
 
 
-def _generate(args, expr, space: str, cse: bool):
-    """(source, imports) of lambdify's function, or None when it cannot be rebuilt from them."""
-    fn = _lambdify(args, expr, space, cse)
+def _generate(args, expr, space: str, cse: bool, made: dict):
+    """(source, imports) of lambdify's function (the function itself goes in ``made``),
+    or None when it cannot be rebuilt from them."""
+    fn = made["fn"] = _lambdify(args, expr, space, cse)
     imports = _imports(fn, space)
     try:
         return None if imports is None else (inspect.getsource(fn), imports)
@@ -100,6 +101,7 @@ def lambdified(args: Sequence[sp.Symbol], expr, space: str, *, cse: bool = True)
         key = pickle.dumps((sp.__version__, source_digest(), space, cse, args, expr), protocol=5)
     except Exception:  # noqa: BLE001 - an expression that cannot be pickled is just not kept
         key = b"Dummy"
-    kept = None if b"Dummy" in key else remembered("lambdify", key, lambda: _generate(args, expr, space, cse))
-    fn = None if kept is None else _rebuild(*kept, space)
+    made: dict = {}
+    kept = None if b"Dummy" in key else remembered("lambdify", key, lambda: _generate(args, expr, space, cse, made))
+    fn = made.get("fn") or (None if kept is None else _rebuild(*kept, space))
     return _lambdify(args, expr, space, cse) if fn is None else fn

@@ -70,6 +70,12 @@ def _value_key(value, depth: int = 0) -> str:
         if key is None:
             raise _Unkeyable
         return key
+    if isinstance(value, _Program):
+        if value._key is None:
+            raise _Unkeyable
+        return f"jit({value._key})"
+    if type(value).__name__ == "PjitFunction" and isinstance(getattr(value, "__wrapped__", None), types.FunctionType):
+        return f"jax.jit({_value_key(value.__wrapped__, depth + 1)})"  # jax.numpy's functions, ...
     if isinstance(value, functools.partial):
         return f"partial({_value_key(value.func, depth + 1)},{_value_key(value.args, depth + 1)}," \
                f"{_value_key(value.keywords, depth + 1)})"
@@ -185,9 +191,10 @@ def _jaxlib() -> str:
         return "?"
 
 
+@functools.cache
 def _environment() -> str:
     """JAX's and jaxlib's versions, the backend and JAX's settings (float64, precision,
-    promotion, ...; not where caches and logs go)."""
+    promotion, ...; not where caches and logs go), read once per process."""
     settings = sorted((k, repr(v)) for k, v in getattr(jax.config, "values", {}).items()
                       if "cache" not in k and "log" not in k)
     return f"jax {jax.__version__} jaxlib {_jaxlib()} {jax.default_backend()} {settings}"

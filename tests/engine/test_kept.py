@@ -11,7 +11,6 @@ import sympy as sp
 
 import pricesym as ps
 from pricesym._cache import code_digest
-from pricesym._check import compile as compiled
 from pricesym._check import lambdified as lam
 from pricesym._numeric import fixation, programs
 from pricesym._numeric.backend import jax, jnp
@@ -133,3 +132,15 @@ def test_a_symbolic_result_is_kept_and_equal(cache, monkeypatch):
     with pytest.raises(ps.ParseError):
         ps.tidy("eta*h")  # text is refused before anything is keyed or kept
     assert _files(cache / "kept") == [kept]
+
+
+def test_a_jax_transform_of_user_code_is_not_kept(cache):
+    def mine(x):
+        return jnp.sum(jnp.sin(x))
+
+    assert programs.function_key(jax.grad(mine)) is None  # JAX's wrapper holds `mine`, which no digest covers
+    np.testing.assert_allclose(programs.jit(jax.grad(mine))(jnp.arange(3.0)), jnp.cos(jnp.arange(3.0)), rtol=1e-15)
+    assert not _files(cache / "programs")
+    tanh = ps.kernels.activation("tanh").jax()  # pricesym's wrapper of jax.numpy.tanh, resolved on its first call
+    np.testing.assert_allclose(tanh(jnp.asarray(0.5)), np.tanh(0.5), rtol=1e-15)
+    assert programs.function_key(tanh) is not None  # pricesym's and JAX's code: decided by their digest and version
