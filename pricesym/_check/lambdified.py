@@ -103,5 +103,5 @@ def lambdified(args: Sequence[sp.Symbol], expr, space: str, *, cse: bool = True)
         key = b"Dummy"
     made: dict = {}
     kept = None if b"Dummy" in key else remembered("lambdify", key, lambda: _generate(args, expr, space, cse, made))
-    fn = made.get("fn") or (None if kept is None else _rebuild(*kept, space))
+    fn = made.get("fn") or (None if kept is None else _rebuild(kept[0], kept[1], space))
     return _lambdify(args, expr, space, cse) if fn is None else fn

@@ -87,11 +87,8 @@ def _value_key(value, depth: int = 0) -> str:
             raise _Unkeyable
         return f"array {array.dtype}{list(array.shape)} {hashlib.sha256(array.tobytes()).hexdigest()}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        kind = type(value)
-        if code_digest(inspect.getfile(kind)) is None:
-            raise _Unkeyable
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return f"{kind.__module__}.{kind.__qualname__}" + _value_key(fields, depth + 1)
+        return _keyable_class(type(value)) + _value_key(fields, depth + 1)
     raise _Unkeyable
 
 
@@ -141,7 +138,7 @@ def _argument_key(value) -> str:
     if type(value) is dict and all(isinstance(k, str) for k in value):
         return "{" + ",".join(f"{k!r}:{_argument_key(value[k])}" for k in sorted(value)) + "}"
     children, tree = jax.tree_util.tree_flatten(value, is_leaf=lambda x: x is not value)
-    node = tree.node_data()
+    node = tree.node_data()  # type: ignore[attr-defined]
     if node is None:
         raise _Unkeyable
     kind, static = node

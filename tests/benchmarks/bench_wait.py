@@ -8,7 +8,8 @@ Each figure is the best of a few runs of a fresh `pricesym` process (so start-up
 except `check --all`, run once with an empty XLA cache (cold) and once more (warm). The
 mutation score is the share of 1 % mutants of every result part that at least one check
 catches (`pricesym._check.mutate`). The previous figures live in `wait.json` beside this file;
-each row shows old, new and their ratio, so a regression is visible. Not a test: no
+each row shows old, new and their ratio, and that ratio at the same machine speed (both
+runs time the same pure-Python loop first), so a regression is visible. Not a test: no
 timed assertion anywhere.
 """
 
@@ -38,10 +39,21 @@ def _seconds(argv, env=None, repeats: int = 1) -> float:
     return best
 
 
+MACHINE = "machine: 3e7-integer sum in Python (s)"
+
+
+def _machine() -> float:
+    """The same pure-Python loop in a fresh process: this machine's speed now (a shared
+    2-core machine runs up to ~1.7x slower at times), so figures of two runs compare
+    through their ratio to it."""
+    return _seconds([sys.executable, "-c", "sum(range(30_000_000))"], None, 3)
+
+
 def measure(quick: bool) -> dict[str, float]:
     cache = tempfile.mkdtemp(prefix="pricesym-bench-")
     env = {**os.environ, "XDG_CACHE_HOME": cache}
     out = {
+        MACHINE: _machine(),
         "import pricesym (s)": _seconds([sys.executable, "-c", "import pricesym"], env, 3),
         "pricesym list (s)": _seconds([*PRICESYM, "list"], env, 3),
         "pricesym verify, one line (s)": _seconds([*PRICESYM, "verify", "diff(tanh(x), x)", "1 - tanh(x)**2"], env, 3),
@@ -85,11 +97,13 @@ def main() -> None:
     old = json.loads(BASELINE.read_text()) if BASELINE.is_file() else {}
     new = measure(args.quick)
     width = max(len(k) for k in new)
-    print(f"{'':<{width}}  {'previous':>9}  {'now':>9}  {'now/prev':>8}")
+    speed = new[MACHINE] / old[MACHINE] if old.get(MACHINE) else float("nan")
+    print(f"{'':<{width}}  {'previous':>9}  {'now':>9}  {'now/prev':>8}  {'same machine speed':>18}")
     for key, value in new.items():
         before = old.get(key)
         ratio = f"{value / before:8.2f}" if before else "       -"
-        print(f"{key:<{width}}  {before if before is not None else float('nan'):9.3f}  {value:9.3f}  {ratio}")
+        scaled = f"{value / before / speed:18.2f}" if before and key.endswith("(s)") and key != MACHINE else " " * 18
+        print(f"{key:<{width}}  {before if before is not None else float('nan'):9.3f}  {value:9.3f}  {ratio}  {scaled}")
     print("summary: " + "; ".join(f"{k} {v:.3g}" for k, v in new.items()))
     if args.save:
         BASELINE.write_text(json.dumps({**old, **new}, indent=2) + "\n")
