@@ -5,10 +5,12 @@ What lives there: compiled XLA programs (``xla/``); traced references as exporte
 StableHLO (``programs/``, keyed by the digest of the source they were traced from, see
 `pricesym._numeric.programs`); symbolic evaluations of unevaluated operators in steps
 (``doit/``) and lambdify's generated source (``lambdify/``), both keyed by the exact
-expression, the SymPy version and a digest of pricesym's source; and the previous
-run's durations (``durations.json``, for scheduling). The files are as trusted as the
-XLA programs beside them. None of them holds a reference value or a verdict: every check computes
-its reference and compares it again on every run."""
+expression, the SymPy version and a digest of pricesym's source; results of pure
+symbolic functions marked `kept` (``kept/``, keyed by their pickled arguments and the
+digest of their code); and the previous run's durations (``durations.json``, for
+scheduling). The files are as trusted as the XLA programs beside them. None of them
+holds a reference value or a verdict: every check computes its reference and compares
+it again on every run."""
 
 from __future__ import annotations
 
