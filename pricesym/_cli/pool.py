@@ -180,6 +180,8 @@ def run_checks(catalogue, names, *, sources, instances, seed: int, jobs: int, pr
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
             raise
+        else:
+            pool.shutdown(wait=True)  # idle workers: they stop at once, and none outlives this call
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         if failures:

@@ -39,6 +39,7 @@ def test_workers_give_what_one_process_gives_and_see_user_files(start, tmp_path,
         done = subprocess.run([sys.executable, "-m", "pricesym._cli.main", *argv, "--jobs", "3"], capture_output=True,
                               text=True, cwd=tmp_path, env=os.environ, timeout=600)
         parallel_code, parallel = done.returncode, done.stdout
+        assert "Traceback" not in done.stderr  # the process ends at once, after its workers stopped
     else:
         monkeypatch.setattr(pool, "_fork_safe", lambda: False)
         parallel_code, parallel = run(*argv, "--jobs", "3")
@@ -56,6 +57,15 @@ def test_durations_are_kept_for_the_next_schedule_unless_caching_is_off(tmp_path
     monkeypatch.setenv("PRICESYM_NO_CACHE", "1")
     assert run("check", *CHEAP[:2], "--jobs", "1")[0] == 0
     assert not stored.exists()
+
+
+def test_the_command_ends_with_mains_code_and_all_its_output():
+    """`pricesym` skips the interpreter's shutdown: everything written must be out first."""
+    command = [sys.executable, "-m", "pricesym._cli.main"]
+    done = subprocess.run([*command, "show", "no/such-name"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("pricesym: error: no derivation named `no/such-name`")
+    done = subprocess.run([*command, "list", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and len(json.loads(done.stdout)) >= 38  # the whole listing, flushed
 
 
 @pytest.mark.parametrize("jobs", ["0", "-2"])
