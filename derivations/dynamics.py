@@ -853,6 +853,22 @@ def _saxe_solve(w0, s_, tau_, t_end, **kw):
                                      **ODE, **kw)
 
 
+@ps.kept
+def _saxe_balanced(balanced, u, s, tau, t, u0):
+    """(v(t), the half-time) of tau du/dt = ``balanced`` through v = 1/u, which makes it linear:
+    SymPy's dsolve with v(0) = 1/u0, then v = 2/s solved for e^{-2st/tau}."""
+    vv = sp.Symbol("v", positive=True)
+    v_rate = sp.expand(sp.cancel((-balanced / u**2).subs(u, 1 / vv)))  # tau dv/dt = -tau u'/u^2
+    v_fn = sp.Function("v")
+    general = sp.dsolve(sp.Eq(tau * v_fn(t).diff(t), v_rate.subs(vv, v_fn(t))), v_fn(t), hint="1st_linear",
+                        simplify=False).rhs
+    (constant,) = sp.solve(sp.Eq(general.subs(t, 0), 1 / u0), sp.Symbol("C1"))  # v(0) = 1/u0
+    v_sol = general.subs(sp.Symbol("C1"), constant)
+    decay = sp.Symbol("E", positive=True)  # e^{-2st/tau}: u = s/2 is linear in it
+    (at_half,) = sp.solve(sp.Eq(v_sol.subs(sp.exp(-2 * s * t / tau), decay), 2 / s), decay)
+    return v_sol, -tau / (2 * s) * sp.log(at_half)
+
+
 @ps.derivation("deep-linear/saxe")
 def deep_linear_saxe() -> ps.Derivation:
     r"""Scalar two-layer linear network: conserved quantity, logistic solution, half-time, ntvar view.
@@ -890,19 +906,10 @@ def deep_linear_saxe() -> ps.Derivation:
     # Balanced start (q = 0, w1 = w2 = sqrt(u)): tau du/dt = 2u(s - u), and v = 1/u turns it
     # linear; SymPy solves that with v(0) = 1/u0, and u = s/2 for the half-time.
     balanced = sp.factor((tau * rate).subs({w1: sp.sqrt(u), w2: sp.sqrt(u)}))
-    vv = sp.Symbol("v", positive=True)
-    v_rate = sp.expand(sp.cancel((-balanced / u**2).subs(u, 1 / vv)))  # tau dv/dt = -tau u'/u^2
-    v_fn = sp.Function("v")
-    general = sp.dsolve(sp.Eq(tau * v_fn(t).diff(t), v_rate.subs(vv, v_fn(t))), v_fn(t), hint="1st_linear",
-                        simplify=False).rhs
-    (constant,) = sp.solve(sp.Eq(general.subs(t, 0), 1 / u0), sp.Symbol("C1"))  # v(0) = 1/u0
-    v_sol = general.subs(sp.Symbol("C1"), constant)
+    v_sol, half = _saxe_balanced(balanced, u, s, tau, t, u0)
     e = sp.exp(2 * s * t / tau)
     u_t = s * e / (e - 1 + s / u0)  # 1/v, multiplied through by s e
     _identity(1 / v_sol, u_t, "deep-linear/saxe: u(t)")
-    decay = sp.Symbol("E", positive=True)  # e^{-2st/tau}: u = s/2 is linear in it
-    (at_half,) = sp.solve(sp.Eq(v_sol.subs(sp.exp(-2 * s * t / tau), decay), 2 / s), decay)
-    half = -tau / (2 * s) * sp.log(at_half)
     t_half = tau / (2 * s) * sp.log(s / u0 - 1)
     _identity(sp.exp(2 * s * half / tau), sp.exp(2 * s * t_half / tau), "deep-linear/saxe: half-time")
 

@@ -326,6 +326,28 @@ zbar_v = sp.Matrix(sp.symbols("zbar_1:3", real=True))
 theta_v = sp.Matrix(sp.symbols("theta_1:3", real=True))
 
 
+def _two_traits_shown(Gm, curvature):
+    return sp.MatMul(sp.ImmutableMatrix(Gm), sp.Inverse(sp.ImmutableMatrix(curvature)), sp.ImmutableMatrix(theta_v - zbar_v))
+
+
+@ps.kept
+def _two_traits(omega):
+    """(G, P, ω²I + P, β, Δz̄, S) for two traits, each entry of Δz̄ = Gβ and S = Pβ factored, where
+    β = -(ω²I + P)⁻¹(z̄ - θ); proved on the way: Δz̄ = G P⁻¹ S, and Δz̄ is G (ω²I + P)⁻¹ (θ - z̄)
+    multiplied out."""
+    Gm = sp.Matrix([[G11, G12], [G12, G22]])
+    Pm = Gm + V_env * sp.eye(2)
+    curvature = omega**2 * sp.eye(2) + Pm
+    beta_v = -curvature.inv() * (zbar_v - theta_v)
+    response_v = (Gm * beta_v).applyfunc(lambda e: sp.factor(sp.cancel(e)))
+    S_v = (Pm * beta_v).applyfunc(lambda e: sp.factor(sp.cancel(e)))
+    for e in Gm * Pm.inv() * S_v - response_v:
+        _no_remainder(e, "genetics/lande: G P^-1 S")
+    for e in _two_traits_shown(Gm, curvature).doit() - response_v:
+        _no_remainder(e, "genetics/lande: displayed form")
+    return Gm, Pm, curvature, beta_v, response_v, S_v
+
+
 @ps.model
 def gaussian_fitness_2d(np, z1, z2, theta1, theta2, omega):
     """Isotropic Gaussian stabilising selection on two traits: optimum (θ1, θ2), width ω."""
@@ -376,20 +398,10 @@ def lande() -> ps.Derivation:
     integral, wbar = _gaussian_mean_fitness(zbar, P)
     beta = sp.factor(sp.diff(sp.log(wbar), zbar))
     response = G * beta
-    Gm = sp.Matrix([[G11, G12], [G12, G22]])
-    Pm = Gm + V_env * sp.eye(2)
-    curvature = omega**2 * sp.eye(2) + Pm
-    beta_v = -curvature.inv() * (zbar_v - theta_v)
-    response_v = (Gm * beta_v).applyfunc(lambda e: sp.factor(sp.cancel(e)))
-    S_v = (Pm * beta_v).applyfunc(lambda e: sp.factor(sp.cancel(e)))
-    for e in Gm * Pm.inv() * S_v - response_v:
-        _no_remainder(e, "genetics/lande: G P^-1 S")
+    Gm, Pm, curvature, beta_v, response_v, S_v = _two_traits(omega)
     # G (ω²I + P)⁻¹ (θ - z̄), unevaluated for the step that shows it; the result is the
     # multiplied-out vector (an unevaluated inverse has a "-1" that no mutation can change).
-    response_shown = sp.MatMul(sp.ImmutableMatrix(Gm), sp.Inverse(sp.ImmutableMatrix(curvature)),
-                               sp.ImmutableMatrix(theta_v - zbar_v))
-    for e in response_shown.doit() - response_v:
-        _no_remainder(e, "genetics/lande: displayed form")
+    response_shown = _two_traits_shown(Gm, curvature)
     # The result written with the adjugate and determinant of ω²I + P, unexpanded (readable, and
     # every coefficient is one a mutation can change); a step checks it against G (ω²I + P)⁻¹ (θ - z̄).
     det = curvature[0, 0] * curvature[1, 1] - curvature[0, 1] * curvature[1, 0]
@@ -493,6 +505,7 @@ def wright_fisher_selection(np, p, s):
     return p * (1 + s) / (1 + p * s)
 
 
+@ps.kept
 def _kimura_closed():
     """(drift, variance, u(p)) by the backward equation M u' + (V/2) u'' = 0."""
     drift = sp.limit((wright_fisher_selection.sympy(x, s) - x) / s, s, 0) * s  # s x (1 - x), first order in s

@@ -188,6 +188,14 @@ def _small_mutation_coefficients(cv, H, kappa, sel, order: int = 4):
 
 
 @ps.kept
+def _normal_mean_of_phi(v, tau):
+    """E[φ(t/τ)] for t ~ N(0, v), φ the standard normal density: SymPy's integral over the line."""
+    t = sp.Symbol("t", real=True)
+    return sp.integrate(sp.exp(-t**2 / (2 * v)) / sp.sqrt(2 * sp.pi * v) * sp.exp(-t**2 / (2 * tau**2)) / sp.sqrt(2 * sp.pi),
+                        (t, -sp.oo, sp.oo))
+
+
+@ps.kept
 def _half_normal_probit(a):
     """(d/da, value) of ∫_0^∞ φ(u) Φ(a u) du: the value by integrating the derivative in a from Φ(0)/2."""
     b, u = sp.Symbol("b", positive=True), sp.Symbol("u", positive=True)
@@ -373,9 +381,7 @@ def selection_expected_step() -> ps.Derivation:
 
     # Stein's lemma route for the probit, written out.
     v = sp.Symbol("v", positive=True)  # variance of t = ε·c
-    t = sp.Symbol("t", real=True)
-    gauss_phi = sp.integrate(sp.exp(-t**2 / (2 * v)) / sp.sqrt(2 * sp.pi * v) * sp.exp(-t**2 / (2 * tau**2)) / sp.sqrt(2 * sp.pi),
-                             (t, -sp.oo, sp.oo))
+    gauss_phi = _normal_mean_of_phi(v, tau)
     r, theta = sp.Symbol("r", positive=True), sp.Symbol("theta", positive=True)
     eta_probit = learning_rate(Probit(tau), sigma, g)
     eta_hard = learning_rate(Hard(), sigma, g)
