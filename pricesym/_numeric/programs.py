@@ -56,13 +56,20 @@ def _keyable_class(kind: type) -> str:
 def _value_key(value, depth: int = 0) -> str:
     """A text that changes whenever ``value`` would change a program traced with it;
     `_Unkeyable` when there is none."""
-    if depth > 8:
+    if depth > 24:  # a cycle, or a closure nested too deep to be worth naming
         raise _Unkeyable
     if value is None or isinstance(value, (bool, int, float, complex, str)):
         return f"{type(value).__name__}:{value!r}"
     if isinstance(value, (tuple, list)):
         kind = type(value).__name__ if type(value) in (tuple, list) else _keyable_class(type(value))
         return f"{kind}(" + ",".join(_value_key(v, depth + 1) for v in value) + ")"
+    if isinstance(value, types.ModuleType):  # e.g. JAX's lax, held by jax.value_and_grad
+        where = getattr(value, "__file__", None)
+        if where is None or (code_digest(where) or _jax_digest(where)) is None:
+            raise _Unkeyable
+        return f"module:{value.__name__}"
+    if isinstance(value, (set, frozenset)):  # e.g. jnp.vectorize's excluded arguments
+        return f"{type(value).__name__}(" + ",".join(sorted(_value_key(v, depth + 1) for v in value)) + ")"
     if isinstance(value, dict):
         return "{" + ",".join(f"{_value_key(k, depth + 1)}:{_value_key(v, depth + 1)}" for k, v in value.items()) + "}"
     if isinstance(value, types.FunctionType):

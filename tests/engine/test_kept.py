@@ -144,3 +144,17 @@ def test_a_jax_transform_of_user_code_is_not_kept(cache):
     tanh = ps.kernels.activation("tanh").jax()  # pricesym's wrapper of jax.numpy.tanh, resolved on its first call
     np.testing.assert_allclose(tanh(jnp.asarray(0.5)), np.tanh(0.5), rtol=1e-15)
     assert programs.function_key(tanh) is not None  # pricesym's and JAX's code: decided by their digest and version
+
+
+def test_a_jax_transform_of_pricesym_code_is_kept_per_function(cache):
+    """The activation derivatives of the kernels' quadrature (jnp.vectorize of jax.grad of a
+    vocabulary function) are keyed through JAX's wrappers, each by the function it holds."""
+    from pricesym._numeric.gaussian_pairs import elementwise_derivative
+
+    gelu, erf = (elementwise_derivative(ps.kernels.activation(name).jax()) for name in ("gelu", "erf"))
+    keys = programs.function_key(gelu), programs.function_key(erf)
+    assert None not in keys and keys[0] != keys[1]
+    assert programs.function_key(elementwise_derivative(ps.kernels.activation("gelu").jax())) == keys[0]
+    x = jnp.linspace(-2.0, 2.0, 5)
+    got = programs.jit(lambda x: gelu(x) + 0.0 * erf(x))(x)
+    np.testing.assert_allclose(got, jax.vmap(jax.grad(ps.kernels.activation("gelu").jax()))(x), rtol=1e-14)
