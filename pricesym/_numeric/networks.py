@@ -51,7 +51,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .._errors import AssumptionError
-from .backend import jax, jnp
+from .backend import is_traced, jax, jnp
 from .programs import jit
 
 __all__ = ["pair_inputs", "init_network", "apply_network", "empirical_kernels", "train_ensemble", "price_flow",
@@ -241,60 +241,82 @@ def _pool_hidden(p, x, phi, W_std, b_std):
     return phi((W_std / math.sqrt(p["W"].shape[1])) * (p["W"] @ x) + b_std * p["b"])
 
 
-def _pool_outputs(p, x, phi, W_std, b_std, width, owner):
+def _pool_outputs(p, x, phi, W_std, b_std, width, owner, granule: int):
     """f_n(x) of every network of the pool: shape (networks,)."""
     feats = _pool_hidden(p, x, phi, W_std, b_std)
-    readout = jax.ops.segment_sum(p["v"] * feats, owner, num_segments=p["c"].shape[0], indices_are_sorted=True)
+    readout = _by_network(p["v"] * feats, owner, p["c"].shape[0], granule)
     return W_std * jax.lax.rsqrt(jnp.asarray(width, jnp.float64)) * readout + b_std * p["c"]
 
 
-def _pool_dot(g, h, owner, networks: int):
+def _pool_dot(g, h, owner, networks: int, granule: int):
     """Per-network inner products of two gradients (pytrees like `_pool`'s)."""
     per_unit = jnp.sum(g["W"] * h["W"], axis=1) + g["b"] * h["b"] + g["v"] * h["v"]
-    return jax.ops.segment_sum(per_unit, owner, num_segments=networks, indices_are_sorted=True) + g["c"] * h["c"]
+    return _by_network(per_unit, owner, networks, granule) + g["c"] * h["c"]
 
 
-def _owner(units: int, width):
-    """The network of each unit: i // width (units past the last whole network form a partial
-    one, which callers leave out: they use the first ``units // width`` networks)."""
-    return jnp.arange(units) // jnp.asarray(width, jnp.int32)
+_GRANULE = 16
 
 
-@jit(static_argnames=("phi", "units", "networks"))
-def _pool_kernels(phi, xs, W_std, b_std, width, key, *, units: int, networks: int):
+def _granule(units: int, width) -> int:
+    """Units summed densely before the per-network sums: the largest power of two up to 16
+    dividing the pool and the width (a network is then a run of whole granules), 1 for a
+    traced width. XLA's CPU scatter costs about as much per element as the rest of a
+    gradient step, so summing granules first makes a trained pool ~2.5x faster."""
+    if is_traced(width):
+        return 1
+    return math.gcd(units, int(width), _GRANULE)
+
+
+def _owner(units: int, width, granule: int):
+    """The network of each granule of ``granule`` consecutive units: i·granule // width
+    (units past the last whole network form a partial one, which callers leave out: they
+    use the first ``units // width`` networks)."""
+    return jnp.arange(units // granule) * granule // jnp.asarray(width, jnp.int32)
+
+
+def _by_network(values, owner, networks: int, granule: int):
+    """Sums of per-unit ``values`` over each network's units: dense over each granule, then
+    one segment sum per granule."""
+    return jax.ops.segment_sum(values.reshape(-1, granule).sum(axis=1), owner, num_segments=networks,
+                               indices_are_sorted=True)
+
+
+@jit(static_argnames=("phi", "units", "networks", "granule"))
+def _pool_kernels(phi, xs, W_std, b_std, width, key, *, units: int, networks: int, granule: int = 1):
     """Empirical NNGP and NTK at the inputs ``xs`` (2, d) of networks of one hidden layer of
     ``width`` units (traced) cut from a pool of ``units``: arrays ``(nngp, ntk)`` of shape
     (networks, 3) with the (x,x), (x',x') and (x,x') entries; rows past ``units // width``
     are not whole networks. The NTK is ∇f(x)·∇f(x') (``jax.grad``, every parameter); the
     NNGP the readout's output covariance given the hidden layer, as in `empirical_kernels`."""
     p = _pool(key, units, xs.shape[1], networks)
-    owner = _owner(units, width)
-    grads = [jax.grad(lambda q, x=x: jnp.sum(_pool_outputs(q, x, phi, W_std, b_std, width, owner)))(p) for x in xs]
+    owner = _owner(units, width, granule)
+    grads = [jax.grad(lambda q, x=x: jnp.sum(_pool_outputs(q, x, phi, W_std, b_std, width, owner, granule)))(p)
+             for x in xs]
     feats = [_pool_hidden(p, x, phi, W_std, b_std) for x in xs]
     pairs = ((0, 0), (1, 1), (0, 1))
-    nngp = [W_std**2 * jax.ops.segment_sum(feats[i] * feats[j], owner, num_segments=networks, indices_are_sorted=True)
-            / width + b_std**2 for i, j in pairs]
-    ntk = [_pool_dot(grads[i], grads[j], owner, networks) for i, j in pairs]
+    nngp = [W_std**2 * _by_network(feats[i] * feats[j], owner, networks, granule) / width + b_std**2 for i, j in pairs]
+    ntk = [_pool_dot(grads[i], grads[j], owner, networks, granule) for i, j in pairs]
     return jnp.stack(nngp, axis=1), jnp.stack(ntk, axis=1)
 
 
-@jit(static_argnames=("phi", "units", "networks"))
-def _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, *, units: int, networks: int):
+@jit(static_argnames=("phi", "units", "networks", "granule"))
+def _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, *, units: int, networks: int,
+                     granule: int = 1):
     r""":math:`\operatorname{ntcov}(f(x), U) = \nabla_w f(x)\cdot\nabla_w U` (``jax.grad`` of
     both) of the networks of one hidden layer of ``width`` units (traced) cut from a pool of
     ``units``, with :math:`U = -\tfrac12\sum_i (f(x_i) - y_i)^2` and targets
     :math:`y_i = f(x_i) + r_i` from each network's own outputs. Shape (networks,)."""
     p = _pool(key, units, x.shape[0], networks)
-    owner = _owner(units, width)
-    f = lambda q, inp: _pool_outputs(q, inp, phi, W_std, b_std, width, owner)
+    owner = _owner(units, width, granule)
+    f = lambda q, inp: _pool_outputs(q, inp, phi, W_std, b_std, width, owner, granule)
     targets = jax.lax.stop_gradient(jnp.stack([f(p, xi) for xi in x_train]) + residuals[:, None])
     utility = lambda q: -0.5 * jnp.sum((jnp.stack([f(q, xi) for xi in x_train]) - targets) ** 2)
-    return _pool_dot(jax.grad(lambda q: jnp.sum(f(q, x)))(p), jax.grad(utility)(p), owner, networks)
+    return _pool_dot(jax.grad(lambda q: jnp.sum(f(q, x)))(p), jax.grad(utility)(p), owner, networks, granule)
 
 
-@jit(static_argnames=("phi", "units", "networks", "steps"))
+@jit(static_argnames=("phi", "units", "networks", "steps", "granule"))
 def _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, key, *, units: int, networks: int,
-               steps: int):
+               steps: int, granule: int = 1):
     r"""Outputs at ``x_test`` of networks of one hidden layer of ``width`` units (traced) after
     gradient descent on :math:`L_n = \tfrac12\sum_i (f_n(x_i) - y_i)^2`, as `train_ensemble`:
     ``steps`` steps of size lr·time/steps. The pool holds ``networks`` antithetic pairs of
@@ -303,12 +325,12 @@ def _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, ke
     base = _pool(key, units, x_train.shape[1], networks)
     p = {"W": jnp.concatenate([base["W"]] * 2), "b": jnp.concatenate([base["b"]] * 2),
          "v": jnp.concatenate([base["v"], -base["v"]]), "c": jnp.concatenate([base["c"], -base["c"]])}
-    owner = _owner(units, width)
+    owner = _owner(units, width, granule)
     owner = jnp.concatenate([owner, owner + networks])
     step = lr * time / steps
 
     def outputs(q, xs):
-        return jnp.stack([_pool_outputs(q, x, phi, W_std, b_std, width, owner) for x in xs], axis=-1)
+        return jnp.stack([_pool_outputs(q, x, phi, W_std, b_std, width, owner, granule) for x in xs], axis=-1)
 
     loss = lambda q: 0.5 * jnp.sum((outputs(q, x_train) - y_train) ** 2)
     descend = lambda _, q: jax.tree_util.tree_map(lambda a, g: a - step * g, q, jax.grad(loss)(q))
@@ -333,7 +355,8 @@ def empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width, seeds: i
     ``width`` units (data, one compiled program for every width) cut from a pool of that many
     units, ``seeds`` rows of which the first ``units // width`` are whole networks (``jax.grad``)."""
     if _pooled(pool, depth, parameterization):
-        return _pool_kernels(phi, xs, W_std, b_std, width, key, units=pool, networks=seeds)
+        return _pool_kernels(phi, xs, W_std, b_std, width, key, units=pool, networks=seeds,
+                             granule=_granule(int(pool), width))
     return _empirical_kernels(phi, xs, W_std, b_std, key, depth=depth, width=width, seeds=seeds,
                               parameterization=parameterization, batch=batch)
 
@@ -348,7 +371,7 @@ def train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *
     first ``units // width`` of the ``pairs`` rows being whole networks."""
     if _pooled(pool, depth):
         return _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, key, units=pool,
-                           networks=pairs, steps=steps)
+                           networks=pairs, steps=steps, granule=_granule(int(pool), width))
     return _train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, depth=depth, width=width,
                            pairs=pairs, steps=steps, batch=batch)
 
@@ -361,6 +384,7 @@ def price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, wid
     ``pool=units`` (depth 1): networks of ``width`` units (data) cut from a pool of that many
     units, the first ``units // width`` of the ``seeds`` values being whole networks."""
     if _pooled(pool, depth):
-        return _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, units=pool, networks=seeds)
+        return _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, units=pool, networks=seeds,
+                                granule=_granule(int(pool), width))
     return _price_flow(phi, x, x_train, residuals, W_std, b_std, key, depth=depth, width=width, seeds=seeds,
                        batch=batch)

@@ -4,6 +4,7 @@ networks behind the catalogue's checks, and the errors on bad input."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -273,6 +274,32 @@ def test_any_activation_against_empirical_ntk_of_wide_networks():
                                                   depth=3, width=256)) for s in range(48)])
     se = grams.std(axis=0, ddof=1) / np.sqrt(len(grams))
     assert np.all(np.abs(grams.mean(axis=0) - np.asarray(ntk)) < 4.5 * se + 3 / 256 * np.abs(np.asarray(ntk)))
+
+
+@pytest.mark.parametrize("width", [16, 48, 512, 24])
+def test_pooled_networks_summed_by_granules_as_unit_by_unit(width):
+    """A pool's per-network sums go through granules of up to 16 units (dense) before the
+    segment sum: the same kernels, Price flows and trained outputs as one unit at a time."""
+    from pricesym._numeric import networks as nets
+
+    units, networks = 1536, 64  # 1536 / 24 = 64 whole networks; 1536 / 48 = 32, then partial rows
+    granule = nets._granule(units, width)
+    assert granule == math.gcd(width, 16) and units % granule == 0
+    phi, key = K.activation("tanh").jax(), jax.random.key(3)
+    xs = jnp.asarray([[1.1, 0.2], [0.4, -0.9]])
+    whole = units // width
+    for fn, args in (
+        (nets._pool_kernels, (phi, xs, 1.3, 0.3, width, key)),
+        (nets._pool_price_flow, (phi, xs[0], xs, jnp.asarray([0.3, -0.2]), 1.3, 0.3, width, key)),
+        (nets._pool_train, (phi, xs, jnp.asarray([0.5, -0.4]), xs[:1], 1.3, 0.3, 0.5, 1.0, width, key)),
+    ):
+        extra = {"steps": 5} if fn is nets._pool_train else {}
+        fast = fn(*args, units=units, networks=networks, granule=granule, **extra)
+        slow = fn(*args, units=units, networks=networks, granule=1, **extra)
+        for a, b in zip(jax.tree_util.tree_leaves(fast), jax.tree_util.tree_leaves(slow)):
+            np.testing.assert_allclose(np.asarray(a)[:whole], np.asarray(b)[:whole], rtol=1e-12, atol=1e-13)
+    # a traced width cannot be inspected: one unit at a time
+    assert jax.jit(lambda w: jnp.asarray(nets._granule(units, w)))(width) == 1
 
 
 def test_network_weights_are_standard_normal_and_independent():
