@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeGuard
 
 import numpy as np
 
@@ -338,7 +339,7 @@ def _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, ke
     return outputs(p, x_test).reshape(2, networks, -1).transpose(1, 0, 2)
 
 
-def _pooled(pool, depth: int, parameterization: str = "ntk") -> bool:
+def _pooled(pool: int | None, depth: int, parameterization: str = "ntk") -> TypeGuard[int]:
     if pool is None:
         return False
     if depth != 1 or parameterization != "ntk":
@@ -356,7 +357,7 @@ def empirical_kernels(phi, xs, W_std, b_std, key, *, depth: int, width, seeds: i
     units, ``seeds`` rows of which the first ``units // width`` are whole networks (``jax.grad``)."""
     if _pooled(pool, depth, parameterization):
         return _pool_kernels(phi, xs, W_std, b_std, width, key, units=pool, networks=seeds,
-                             granule=_granule(int(pool), width))
+                             granule=_granule(pool, width))
     return _empirical_kernels(phi, xs, W_std, b_std, key, depth=depth, width=width, seeds=seeds,
                               parameterization=parameterization, batch=batch)
 
@@ -371,7 +372,7 @@ def train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, *
     first ``units // width`` of the ``pairs`` rows being whole networks."""
     if _pooled(pool, depth):
         return _pool_train(phi, x_train, y_train, x_test, W_std, b_std, lr, time, width, key, units=pool,
-                           networks=pairs, steps=steps, granule=_granule(int(pool), width))
+                           networks=pairs, steps=steps, granule=_granule(pool, width))
     return _train_ensemble(phi, x_train, y_train, x_test, W_std, b_std, lr, time, key, depth=depth, width=width,
                            pairs=pairs, steps=steps, batch=batch)
 
@@ -385,6 +386,6 @@ def price_flow(phi, x, x_train, residuals, W_std, b_std, key, *, depth: int, wid
     units, the first ``units // width`` of the ``seeds`` values being whole networks."""
     if _pooled(pool, depth):
         return _pool_price_flow(phi, x, x_train, residuals, W_std, b_std, width, key, units=pool, networks=seeds,
-                                granule=_granule(int(pool), width))
+                                granule=_granule(pool, width))
     return _price_flow(phi, x, x_train, residuals, W_std, b_std, key, depth=depth, width=width, seeds=seeds,
                        batch=batch)
