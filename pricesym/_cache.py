@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_dir", "code_digest", "kept", "remembered", "source_digest"]
+__all__ = ["cache_dir", "catalogue_folder", "code_digest", "kept", "remembered", "source_digest"]
 
 
 def cache_dir(*parts: str) -> Path | None:
@@ -57,7 +57,8 @@ def _digest(folder: Path) -> str:
 
 
 @functools.cache
-def _catalogue_folder() -> Path | None:
+def catalogue_folder() -> Path | None:
+    """The installed catalogue's folder (the repository's ``derivations/``), if there is one."""
     import importlib.util
 
     spec = importlib.util.find_spec("pricesym.catalogue")
@@ -82,7 +83,7 @@ def code_digest(filename: str) -> str | None:
     package = Path(__file__).parent.resolve()
     if path.is_relative_to(package):
         return source_digest()
-    catalogue = _catalogue_folder()
+    catalogue = catalogue_folder()
     if catalogue is not None and path.is_relative_to(catalogue):
         return source_digest() + _folder_digest(catalogue)
     return None

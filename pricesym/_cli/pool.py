@@ -7,7 +7,10 @@ JAX is not safe), and spawned when it already runs.
 This process checks derivations too, beside ``jobs`` − 1 workers; each takes the
 next derivation when it is free, the longest of the previous run first (their
 durations are kept beside the XLA cache, ``$XDG_CACHE_HOME/pricesym/durations.json``),
-so no one is left with one long derivation at the end while the others idle.
+so no one is left with one long derivation at the end while the others idle. Before
+any run, the catalogue's first-run durations measured on 2 cores
+(``derivations/first-run-seconds.json``, written by ``tests/benchmarks/bench_wait.py
+--save``) order the installed entries and give the time left.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from .._cache import cache_dir
+from .._cache import cache_dir, catalogue_folder
 from .._errors import PricesymError
 
 __all__ = ["default_jobs", "run_checks"]
@@ -43,8 +46,7 @@ def _durations_file() -> Path | None:
     return None if folder is None else folder / "durations.json"
 
 
-def _read_durations() -> dict[str, float]:
-    path = _durations_file()
+def _read(path: Path | None) -> dict[str, float]:
     try:
         data = json.loads(path.read_text()) if path else {}
     except (OSError, ValueError):
@@ -52,11 +54,24 @@ def _read_durations() -> dict[str, float]:
     return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))} if isinstance(data, dict) else {}
 
 
+def _first_run() -> Path | None:
+    folder = catalogue_folder()
+    return None if folder is None else folder / FIRST_RUN
+
+
+FIRST_RUN = "first-run-seconds.json"
+
+
+def _read_durations() -> dict[str, float]:
+    """Seconds per derivation: this machine's last run, else the catalogue's first run on 2 cores."""
+    return {**_read(_first_run()), **_read(_durations_file())}
+
+
 def _write_durations(seconds: dict[str, float]) -> None:
     path = _durations_file()
     if path is None or not seconds:
         return
-    data = {**_read_durations(), **seconds}
+    data = {**_read(path), **seconds}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -2,7 +2,8 @@
 
     python tests/benchmarks/bench_wait.py            # everything (a few minutes on 2 cores)
     python tests/benchmarks/bench_wait.py --quick    # import, list, verify: seconds (CI prints this)
-    python tests/benchmarks/bench_wait.py --save     # also store the figures as the new baseline
+    python tests/benchmarks/bench_wait.py --save     # also store the figures as the new baseline, and
+                                                     # each derivation's first-run seconds (derivations/)
 
 Each figure is the best of a few runs of a fresh `pricesym` process (so start-up counts),
 except `check --all`, run once with an empty XLA cache (cold) and once more (warm). The
@@ -27,6 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "wait.json"
+FIRST_RUN = HERE.parents[1] / "derivations" / "first-run-seconds.json"
 PRICESYM = [sys.executable, "-m", "pricesym._cli.main"]
 
 
@@ -49,9 +51,11 @@ def _machine() -> float:
     return _seconds([sys.executable, "-c", "sum(range(30_000_000))"], None, 3)
 
 
-def measure(quick: bool) -> dict[str, float]:
+def measure(quick: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """(the figures, each derivation's seconds in the empty-cache `check --all`)."""
     cache = tempfile.mkdtemp(prefix="pricesym-bench-")
     env = {**os.environ, "XDG_CACHE_HOME": cache}
+    first_run: dict[str, float] = {}
     out = {
         MACHINE: _machine(),
         "import pricesym (s)": _seconds([sys.executable, "-c", "import pricesym"], env, 3),
@@ -60,13 +64,14 @@ def measure(quick: bool) -> dict[str, float]:
     }
     if not quick:
         out["pricesym check --all, empty cache (s)"] = _seconds([*PRICESYM, "check", "--all"], env)
+        first_run = json.loads((Path(cache) / "pricesym" / "durations.json").read_text())
         out["pricesym check --all, warm cache (s)"] = _seconds([*PRICESYM, "check", "--all"], env)
         if shutil.which("latexmk"):
             with tempfile.TemporaryDirectory() as folder:
                 out["pricesym report --all --pdf (s)"] = _seconds([*PRICESYM, "report", "--all", "--out", folder, "--pdf"], env)
         out["mutation score at 1 %"] = _mutation_score()
     shutil.rmtree(cache, ignore_errors=True)
-    return out
+    return out, first_run
 
 
 def _mutation_score() -> float:
@@ -95,7 +100,7 @@ def main() -> None:
     parser.add_argument("--save", action="store_true", help="store these figures as the baseline")
     args = parser.parse_args()
     old = json.loads(BASELINE.read_text()) if BASELINE.is_file() else {}
-    new = measure(args.quick)
+    new, first_run = measure(args.quick)
     width = max(len(k) for k in new)
     speed = new[MACHINE] / old[MACHINE] if old.get(MACHINE) else float("nan")
     print(f"{'':<{width}}  {'previous':>9}  {'now':>9}  {'now/prev':>8}  {'same machine speed':>18}")
@@ -107,6 +112,9 @@ def main() -> None:
     print("summary: " + "; ".join(f"{k} {v:.3g}" for k, v in new.items()))
     if args.save:
         BASELINE.write_text(json.dumps({**old, **new}, indent=2) + "\n")
+        if not args.quick:  # each derivation's first-run seconds: `check` orders a first run by them
+            FIRST_RUN.write_text(json.dumps({k: round(v, 1) for k, v in sorted(first_run.items())}, indent=1)
+                                 + "\n")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,21 @@ def test_the_command_ends_with_mains_code_and_all_its_output():
     assert done.returncode == 0 and len(json.loads(done.stdout)) >= 38  # the whole listing, flushed
 
 
+def test_a_first_run_is_ordered_by_the_catalogues_first_run_seconds():
+    """With nothing cached, the installed catalogue's first-run durations (2 cores, shipped in
+    derivations/) order the entries, longest first, and give the time left; a run's own
+    durations replace them."""
+    import pricesym as ps
+
+    shipped = pool._read(pool._first_run())
+    assert set(shipped) == set(ps.load()) and all(s > 0 for s in shipped.values())
+    assert pool._read_durations() == shipped  # an empty cache: the shipped figures
+    assert run("check", CHEAP[0], "--jobs", "1")[0] == 0
+    measured = json.loads(pool._durations_file().read_text())
+    assert set(measured) == {CHEAP[0]}  # only what this machine ran is stored
+    assert pool._read_durations() == {**shipped, **measured}
+
+
 @pytest.mark.parametrize("jobs", ["0", "-2"])
 def test_jobs_below_one_is_bad_input(jobs, capsys):
     assert main(["check", "--all", "--jobs", jobs], out=io.StringIO()) == 2
