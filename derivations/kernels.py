@@ -154,6 +154,10 @@ def _monte_carlo_reference(name: str, *, depth: int, width: int, seeds: int):
 POOL = 1 << 17
 FLUCTUATION_WIDTHS = (16, 128, 1024, 8192)  # the widest: POOL / 8192 = 16 networks
 BLOCKS = 16  # networks (antithetic pairs when trained) per width in the order checks
+# The depth-1 fluctuation checks draw large biases: an error in the closed form flattens the
+# fitted slope only where it stands above the fluctuation of the widest networks (~0.02); a
+# missing sigma_b^2 (>= 0.2 here, >= 0.04 on WIDE) then does.
+FLUCTUATION_DOMAINS = {**WIDE, sigma_b: ps.uniform(0.45, 0.6)}
 DEPTH1_WIDTH, DEPTH1_BATCHES = 512, 4  # the mean check: 4 pools of 256 networks of width 512
 ENSEMBLE_WIDTHS = (64, 512, 4096)  # trained networks; the widest: POOL / 2 / 4096 = 16 pairs
 
@@ -210,7 +214,7 @@ def _pair_checks(name: str) -> tuple:
                        tolerance="4.5 SE + O(1/m) finite-width bias: 1/m = 0.8 % (measured |bias| <= 0.3/m relative "
                                  "at m = 32, 16384 networks per instance)"),
         ps.order(_fluctuation_reference(name), small=inverse_width, sweep=tuple(1 / m for m in FLUCTUATION_WIDTHS),
-                 order=0.5, order_margin=0.2, instances=2, vectorize=False, domains=WIDE,
+                 order=0.5, order_margin=0.2, instances=2, vectorize=False, domains=FLUCTUATION_DOMAINS,
                  target=lambda res: sp.ImmutableMatrix([res[2]] * BLOCKS + [res[3]] * BLOCKS),
                  label="depth 1: fluctuation order in 1/m",
                  describe=f"largest deviation of the empirical NNGP and NTK of {BLOCKS} random networks from the "
