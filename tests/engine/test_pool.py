@@ -75,7 +75,8 @@ def test_a_first_run_is_ordered_by_the_catalogues_first_run_seconds():
     import pricesym as ps
 
     shipped = pool._read(pool._first_run())
-    assert set(shipped) == set(ps.load()) and all(s > 0 for s in shipped.values())
+    # names of the installed catalogue (an entry added since the figures were taken waits its turn)
+    assert shipped and set(shipped) <= set(ps.load()) and all(s > 0 for s in shipped.values())
     assert pool._read_durations() == shipped  # an empty cache: the shipped figures
     assert run("check", CHEAP[0], "--jobs", "1")[0] == 0
     measured = json.loads(pool._durations_file().read_text())
