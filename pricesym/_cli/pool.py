@@ -54,12 +54,12 @@ def _read(path: Path | None) -> dict[str, float]:
     return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))} if isinstance(data, dict) else {}
 
 
+FIRST_RUN = "first-run-seconds.json"  # in the catalogue's folder
+
+
 def _first_run() -> Path | None:
     folder = catalogue_folder()
     return None if folder is None else folder / FIRST_RUN
-
-
-FIRST_RUN = "first-run-seconds.json"
 
 
 def _read_durations() -> dict[str, float]:
