@@ -617,11 +617,10 @@ def _kernel_matrices_by_quadrature():
     def matrices(points, w, b):
         """(NTK, NNGP) 3x3 between the points, by quadrature of the recursion."""
         gram = points @ points.T / points.shape[1]
-        pairs = [(i, j) for i in range(3) for j in range(3)]
-        vals = [K.kernels_by_quadrature(phi, gram[i, i], gram[j, j], gram[i, j], w, b, FLOW_DEPTH) for i, j in pairs]
-        nngp = jnp.stack([v[0][-1] for v in vals]).reshape(3, 3)
-        ntk = jnp.stack([v[1][-1] for v in vals]).reshape(3, 3)
-        return ntk, nngp
+        i, j = np.divmod(np.arange(9), 3)  # the 9 pairs, row by row
+        nngp, ntk = jax.vmap(lambda c11, c22, c12: K.kernels_by_quadrature(phi, c11, c22, c12, w, b, FLOW_DEPTH))(
+            gram[i, i], gram[j, j], gram[i, j])
+        return ntk[:, -1].reshape(3, 3), nngp[:, -1].reshape(3, 3)
 
     return matrices
 
@@ -763,8 +762,9 @@ def kernels_gradient_flow_mse() -> ps.Derivation:
 def _price_quadrature_reference(x):
     """Θ(x, x_i) by quadrature of the recursion (traceable), times the residuals."""
     test, first, second = _inputs(jnp)(x)
-    theta = [K.kernels_by_quadrature(_phi("relu"), test @ test / 2, xi @ xi / 2, test @ xi / 2, x["sigma_w"],
-                                     x["sigma_b"], FLOW_DEPTH)[1][-1] for xi in (first, second)]
+    theta = jax.vmap(lambda xi: K.kernels_by_quadrature(_phi("relu"), test @ test / 2, xi @ xi / 2, test @ xi / 2,
+                                                        x["sigma_w"], x["sigma_b"], FLOW_DEPTH)[1][-1])(
+        jnp.stack([first, second]))
     return theta[0] * x["r1"] + theta[1] * x["r2"]
 
 

@@ -125,21 +125,22 @@ def kernels_by_quadrature(phi: Callable, q11, q22, q12, W_std, b_std, depth: int
     adds n·E[φφ] + 1 (its weights and bias) instead of σ_w² E[φφ] + σ_b² (neural-tangents' `stax`)."""
     dphi = elementwise_derivative(phi)
     bias = 0.0 if b_std is None else 1.0  # b_std=None: no bias parameters (stax's default)
-    w2, b2 = W_std**2, (0.0 if b_std is None else b_std**2)
+    w2, b2 = jnp.asarray(W_std, dtype=jnp.float64) ** 2, jnp.asarray(0.0 if b_std is None else b_std, dtype=jnp.float64) ** 2
+    q11, q22, q12 = (jnp.asarray(q, dtype=jnp.float64) for q in (q11, q22, q12))
     k11, k22, k12 = w2 * q11 + b2, w2 * q22 + b2, w2 * q12 + b2
     theta = dim * q12 + bias if parameterization == "standard" else k12
-    nngps, ntks = [k12], [theta]
-    for _ in range(depth):
-        e12 = polar_expectation(phi, phi, k11, k22, k12, angular=angular, radial=radial)
+    # E[φφ] at the three covariances of a layer, (k11, k11, k11), (k22, k22, k22) and
+    # (k11, k22, k12), as one batched integral; the layers as one scanned step: the
+    # program's size does not grow with the depth.
+    same = jax.vmap(lambda a, b, c: polar_expectation(phi, phi, a, b, c, angular=angular, radial=radial))
+
+    def layer(carry, _):
+        k11, k22, k12, theta = carry
+        e11, e22, e12 = same(jnp.stack([k11, k22, k11]), jnp.stack([k11, k22, k22]), jnp.stack([k11, k22, k12]))
         d12 = polar_expectation(dphi, dphi, k11, k22, k12, angular=angular, radial=radial)
-        e11 = polar_expectation(phi, phi, k11, k11, k11, angular=angular, radial=radial)
-        e22 = polar_expectation(phi, phi, k22, k22, k22, angular=angular, radial=radial)
         new12 = w2 * e12 + b2
-        if parameterization == "standard":
-            theta = width * e12 + bias + w2 * theta * d12
-        else:
-            theta = new12 + w2 * theta * d12
-        k11, k22, k12 = w2 * e11 + b2, w2 * e22 + b2, new12
-        nngps.append(k12)
-        ntks.append(theta)
-    return jnp.stack(nngps), jnp.stack(ntks)
+        theta = (width * e12 + bias if parameterization == "standard" else new12) + w2 * theta * d12
+        return (w2 * e11 + b2, w2 * e22 + b2, new12, theta), (new12, theta)
+
+    _, (nngps, ntks) = jax.lax.scan(layer, (k11, k22, k12, jnp.asarray(theta, dtype=jnp.float64)), length=depth)
+    return jnp.concatenate([k12[None], nngps]), jnp.concatenate([jnp.asarray(theta, dtype=jnp.float64)[None], ntks])
