@@ -10,19 +10,28 @@ symbolic functions marked `kept` (``kept/``, keyed by their pickled arguments an
 digest of their code); and the previous run's durations (``durations.json``, for
 scheduling). The files are as trusted as the XLA programs beside them. None of them
 holds a reference value or a verdict: every check computes its reference and compares
-it again on every run."""
+it again on every run.
+
+Every edit of pricesym or the catalogue starts a new set of entries (about 12 MB for
+the whole catalogue), so the folder is kept under a size: ``PRICESYM_CACHE_MB``
+megabytes (default 1024). Once a day, after a command, if the folder is over it,
+`prune` removes the files used longest ago (reading a kept entry marks it used) until
+the folder is under three quarters of the limit; a later run computes what it needs again."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import pickle
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_dir", "catalogue_folder", "code_digest", "kept", "remembered", "source_digest"]
+__all__ = ["cache_dir", "cache_limit", "catalogue_folder", "code_digest", "kept", "prune", "remembered",
+           "source_digest"]
 
 
 def cache_dir(*parts: str) -> Path | None:
@@ -47,6 +56,68 @@ def source_digest() -> str:
     for path in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+_DEFAULT_LIMIT_MB = 1024
+
+
+def cache_limit() -> int:
+    """The cache folder's size limit in bytes, from ``PRICESYM_CACHE_MB`` (megabytes,
+    default 1024); `ValueError` naming the variable when it is not a number >= 0."""
+    text = os.environ.get("PRICESYM_CACHE_MB", "").strip()
+    if not text:
+        return _DEFAULT_LIMIT_MB << 20
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = -1.0
+    if not 0 <= megabytes < float("inf"):
+        raise ValueError(f"PRICESYM_CACHE_MB must be a size in megabytes (a number >= 0), got {text!r}.")
+    return int(megabytes * (1 << 20))
+
+
+def prune(limit: int, *, every: float = 86400.0) -> int:
+    """Keep the cache folder under ``limit`` bytes: when it is over, remove the files used
+    longest ago (the later of their access and modification times) until it is under
+    three quarters of the limit. Returns the bytes removed. The folder is looked at once
+    per ``every`` seconds (a day; the file ``pruned`` records when): walking a large cache
+    takes longer than a short command. A file another run removes first, or that cannot
+    be removed, is skipped; a run that then needs an entry computes it again."""
+    root = cache_dir()
+    if root is None:
+        return 0
+    marker = root / "pruned"
+    try:
+        if time.time() - marker.stat().st_mtime < every:
+            return 0
+    except OSError:  # never pruned
+        pass
+    try:
+        marker.touch()
+    except OSError:  # a read-only cache: nothing can be removed either
+        return 0
+    files = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                info = os.stat(path)
+            except OSError:  # removed meanwhile
+                continue
+            files.append((max(info.st_atime, info.st_mtime), info.st_size, path))
+    total = sum(size for _, size, _ in files)
+    if total <= limit:
+        return 0
+    removed = 0
+    for _, size, path in sorted(files):
+        if total - removed <= limit * 3 // 4:
+            break
+        try:
+            os.remove(path)
+        except OSError:
+            continue
+        removed += size
+    return removed
 
 
 def _digest(folder: Path) -> str:
@@ -101,6 +172,8 @@ def remembered(kind: str, key: bytes, compute: Callable[[], Any]) -> Any:
     try:
         kept_key, value = pickle.loads(path.read_bytes())
         if kept_key == key:
+            with contextlib.suppress(OSError):  # a read-only cache is still read
+                os.utime(path)  # used now: `prune` removes the entries used longest ago first
             return value
     except Exception:  # noqa: BLE001 - absent, half-written by a killed run, or from another version
         pass

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from .._cache import cache_limit, prune
 from .._errors import PricesymError
 from .._verify.budget import DEFAULT_TIMEOUT
 from .commands import COMMANDS
@@ -180,6 +181,20 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         argv = ["verify", *_verify_argv(argv[1:])]
     args = _parser().parse_args(argv)
     args.started = started
+    try:
+        limit = cache_limit()
+    except ValueError as exc:
+        sys.stderr.write(f"pricesym: error: {exc}\n")
+        return EXIT["bad input"]
+    code = _command(args, out)
+    try:
+        prune(limit)  # keep the cache folder under its size (PRICESYM_CACHE_MB)
+    except OSError:  # an unreadable cache folder: nothing to keep small
+        pass
+    return code
+
+
+def _command(args, out) -> int:
     try:
         return COMMANDS[args.command](args, out)
     except PricesymError as exc:
