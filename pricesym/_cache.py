@@ -34,13 +34,21 @@ __all__ = ["cache_dir", "cache_limit", "catalogue_folder", "code_digest", "kept"
            "source_digest"]
 
 
-def cache_dir(*parts: str) -> Path | None:
-    """``$XDG_CACHE_HOME/pricesym/<parts>``, created; None when caching is off or the
-    folder cannot be made (a read-only home: run without it)."""
+def _root() -> Path | None:
+    """``$XDG_CACHE_HOME/pricesym`` (not created); None when caching is off."""
     if os.environ.get("PRICESYM_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base, "pricesym", *parts)
+    return Path(base, "pricesym")
+
+
+def cache_dir(*parts: str) -> Path | None:
+    """``$XDG_CACHE_HOME/pricesym/<parts>``, created; None when caching is off or the
+    folder cannot be made (a read-only home: run without it)."""
+    root = _root()
+    if root is None:
+        return None
+    path = root.joinpath(*parts)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -83,8 +91,8 @@ def prune(limit: int, *, every: float = 86400.0) -> int:
     per ``every`` seconds (a day; the file ``pruned`` records when): walking a large cache
     takes longer than a short command. A file another run removes first, or that cannot
     be removed, is skipped; a run that then needs an entry computes it again."""
-    root = cache_dir()
-    if root is None:
+    root = _root()
+    if root is None or not root.is_dir():  # no cache (yet): nothing to keep small
         return 0
     marker = root / "pruned"
     try:

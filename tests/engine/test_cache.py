@@ -97,3 +97,10 @@ def test_the_cache_limit_comes_from_the_environment_and_bad_values_are_named(mon
     assert main(["list"]) == 2  # the command says so, and does nothing
     out, err = capsys.readouterr()
     assert not out and err.startswith("pricesym: error: PRICESYM_CACHE_MB must be") and "'nan'" in err
+
+
+def test_a_command_that_keeps_nothing_makes_no_cache_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("PRICESYM_NO_CACHE", raising=False)
+    assert main(["verify", "x + x", "2*x"]) == 0
+    assert not (tmp_path / "pricesym").exists()
