@@ -82,9 +82,20 @@ def compile_expr(expr, symbols: Sequence[sp.Symbol]) -> Callable:
     fn = lambdified(symbols, expr, "jax")
 
     def one(*values):
-        return jnp.asarray(fn(*values), dtype=jnp.float64)
+        out = jnp.asarray(fn(*values))
+        return out if jnp.iscomplexobj(out) else out.astype(jnp.float64)  # complex: kept, never cut to its real part
 
     return jax.jit(jax.vmap(one))
+
+
+def _real_or_complex(values) -> np.ndarray:
+    """float64; complex128 where a value has an imaginary part (a closed form that is not
+    real there: the comparisons, all of |a - b|, then count that part as error, where
+    casting to float64 would drop it and let a wrong closed form pass)."""
+    values = np.asarray(values)
+    if np.iscomplexobj(values) and np.any(values.imag):
+        return values.astype(np.complex128)
+    return np.asarray(values.real if np.iscomplexobj(values) else values, dtype=np.float64)
 
 
 def evaluate(expr, columns: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:
@@ -98,7 +109,7 @@ def evaluate(expr, columns: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:
     from .._numeric.backend import jnp
 
     fn = compile_expr(expr, symbols)
-    return np.asarray(fn(*[jnp.asarray(v) for v in values]))
+    return _real_or_complex(fn(*[jnp.asarray(v) for v in values]))
 
 
 def evaluate_all(exprs, columns: Mapping[sp.Symbol, np.ndarray]) -> list[np.ndarray]:
@@ -128,7 +139,7 @@ def evaluate_all(exprs, columns: Mapping[sp.Symbol, np.ndarray]) -> list[np.ndar
 
 def _numpy(expr, symbols, values, n) -> np.ndarray | None:
     """NumPy evaluation, entry by entry broadcast over the instances; None when an
-    entry cannot be evaluated column-wise to float64 of the right shape."""
+    entry cannot be evaluated column-wise to an array of the right shape."""
     prepared = _prepare(expr)
     missing = free_values(prepared, symbols) - set(symbols)
     if missing:
@@ -139,12 +150,10 @@ def _numpy(expr, symbols, values, n) -> np.ndarray | None:
         fn = _numpy_function(tuple(entries), tuple(symbols))
         with np.errstate(all="ignore"):
             raw = fn(*values)
-        if any(np.iscomplexobj(v) for v in raw):
-            return None
-        columns = [np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in raw]
+        columns = [np.broadcast_to(_real_or_complex(v), (n,)) for v in raw]
     except Exception:  # noqa: BLE001 - any failure: JAX evaluates it instead
         return None
-    return np.stack(columns, axis=-1).reshape((n, *shape))
+    return _real_or_complex(np.stack(columns, axis=-1).reshape((n, *shape)))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -146,6 +146,20 @@ def test_a_candidate_closed_form_is_checked_against_the_entrys_own_references(ca
         d.check(result="2*p*(1 - p)")
 
 
+def test_a_closed_form_that_is_not_real_fails_and_keeps_its_imaginary_part(catalogue):
+    """Casting to float64 would drop an imaginary part, and p²(1-p)² + i·p passed as right."""
+    from pricesym._check.compile import compile_expr, evaluate
+
+    d = catalogue["bernoulli/ntvar"]
+    p = next(s for s in d.result.free_symbols if s.name == "p")
+    for wrong in (d.result + sp.I * p, d.result + 1e-3 * sp.I * p):
+        assert not d.check(result=wrong).passed, wrong
+    x = sp.Symbol("x", real=True)
+    assert evaluate(x**2, {x: np.array([1.0, 2.0])}).dtype == np.float64  # real stays real
+    assert np.array_equal(evaluate(x + sp.I * x, {x: np.array([1.0, 2.0])}), [1 + 1j, 2 + 2j])  # NumPy route
+    assert np.array_equal(np.asarray(compile_expr(x + sp.I * x, [x])(jnp.array([1.0, 2.0]))), [1 + 1j, 2 + 2j])  # JAX
+
+
 def test_reference_values_are_computed_once_and_reused_for_candidates(catalogue):
     from pricesym._check.run import reference
 
