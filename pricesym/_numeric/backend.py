@@ -1,5 +1,6 @@
 """JAX, switched to float64 for the whole process on import, with a persistent
-compilation cache.
+compilation cache; pricesym's kept programs write Threefry's rounds out on the CPU
+(`threefry`: the same bits, faster to compile).
 
 Every numeric module imports JAX from here, so no reference ever runs in float32.
 Compiled programs are kept under ``$XDG_CACHE_HOME/pricesym/xla`` (default
@@ -10,8 +11,10 @@ import jax
 import jax.numpy as jnp
 
 from .._cache import cache_dir
+from . import threefry
 
 jax.config.update("jax_enable_x64", True)
+threefry.install()
 
 
 def _persistent_cache() -> None:

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .._cache import cache_dir, code_digest, remembered
+from . import threefry
 from .backend import jax
 
 __all__ = ["function_key", "jit"]
@@ -281,7 +282,8 @@ class _Program:
             return out
 
         try:
-            body = bytes(jax.export.export(jax.jit(flat))(leaves).serialize())
+            with threefry.straight_line():  # large random draws compile faster written out
+                body = bytes(jax.export.export(jax.jit(flat))(leaves).serialize())
         except Exception:  # noqa: BLE001 - not keyable outputs, a host callback, ...: traced every run
             return None
         return structure, body
