@@ -49,22 +49,25 @@ def threefry2x32(key0, key1, count0, count1, *, rolled: bool = False):
     import jax.numpy as jnp
 
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (key0, key1, count0, count1)))
-    key0, key1 = jnp.broadcast_arrays(key0, key1)
-    schedule = jnp.stack([key0, key1, key0 ^ key1 ^ _PARITY])
+    key0, key1 = jnp.broadcast_arrays(key0, key1)  # the carried schedule turns: one shape
+    schedule = (key0, key1, key0 ^ key1 ^ _PARITY)
     x0 = jnp.broadcast_to(count0 + key0, shape)
     x1 = jnp.broadcast_to(count1 + key1, shape)
 
-    def group(g, words):
-        # the injection after group g adds schedule words g + 1 and g + 2, and g + 1 to the second
-        x0, x1 = _four_rounds(*words, table[g % 2] if rolled else _ROTATIONS[g % 2])
-        return x0 + schedule[(g + 1) % 3], x1 + schedule[(g + 2) % 3] + jnp.asarray(g + 1, jnp.uint32)
+    def group(g, state):
+        # after group g, schedule words g + 1 and g + 2 are injected, and g + 1 into the second
+        # word; the state carries the schedule and the rotations turned so that they come first
+        x0, x1, (k1, k2, k0), (now, after) = state
+        x0, x1 = _four_rounds(x0, x1, [now[j] for j in range(4)])
+        return x0 + k1, x1 + k2 + jnp.asarray(g + 1, jnp.uint32), (k2, k0, k1), (after, now)
 
+    state = (x0, x1, (schedule[1], schedule[2], schedule[0]), _ROTATIONS)
     if rolled:
-        table = jnp.asarray(_ROTATIONS, dtype=jnp.uint32)
-        return jax.lax.fori_loop(0, 5, group, (x0, x1))
-    for g in range(5):
-        x0, x1 = group(g, (x0, x1))
-    return x0, x1
+        state = jax.lax.fori_loop(0, 5, group, (*state[:3], tuple(jnp.asarray(r) for r in _ROTATIONS)))
+    else:
+        for g in range(5):
+            state = group(g, state)
+    return state[0], state[1]
 
 
 # Below this many words per output the loop stays: such hashes are key splits and small draws,
