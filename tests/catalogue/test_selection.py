@@ -297,6 +297,17 @@ def test_annealing_until_accepted_rounds_are_geometric():
     assert steps.shape == (100_000, 2)
 
 
+def test_annealing_until_accepted_returns_each_walker_once():
+    # 37 walkers in lanes of 16: 37 winners, each with its own rounds (>= 1) and a nonzero step,
+    # and no two walkers the same draw (the lanes' walkers are independent).
+    steps, rounds = sel.anneal_until_accepted(jax.random.key(5), _linear([1.0, 2.0]), jnp.zeros(2), Probit(0.3),
+                                              Gaussian(0.1), 37)
+    assert steps.shape == (37, 2) and rounds.shape == (37,)
+    assert np.all(np.asarray(rounds) >= 1)
+    assert np.all(np.abs(np.asarray(steps)).sum(axis=1) > 0)
+    assert len({tuple(np.asarray(s)) for s in steps}) == 37
+
+
 @pytest.mark.slow
 def test_control_variate_cuts_the_variance():
     # Quadratic f at sigma = 0.03: the linearised twin (exact moments by quadrature) removes most of the
