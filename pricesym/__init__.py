@@ -76,13 +76,21 @@ from ._vocabulary import softplus as softplus
 __version__ = "0.1.0"
 
 
+# The public submodules, reachable as `ps.selection` and so on without `import pricesym` importing
+# them (and JAX): each is imported on first use.
+_SUBMODULES = ("dynamics", "kernels", "numeric", "popgen", "selection")
+
+
 def __getattr__(name: str):
-    # `ps.kernels` without importing it (and JAX) at `import pricesym` time.
-    if name == "kernels":
+    if name in _SUBMODULES:
         import importlib
 
-        return importlib.import_module(".kernels", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_SUBMODULES})
 
 
 __all__ = [

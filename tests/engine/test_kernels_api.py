@@ -385,6 +385,15 @@ def test_kernels_is_reachable_without_importing_jax_at_import_time():
     assert out.stdout.strip()
 
 
+def test_every_public_submodule_is_an_attribute_of_the_package():
+    code = ("import importlib, sys, pricesym as ps; assert 'jax' not in sys.modules; "
+            "names = ('dynamics', 'kernels', 'numeric', 'popgen', 'selection'); "
+            "assert all(getattr(ps, n) is importlib.import_module('pricesym.' + n) for n in names); "
+            "assert set(names) <= set(dir(ps)); print(ps.selection.anneal_until_accepted.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "anneal_until_accepted"
+
+
 def test_kernel_fn_agrees_with_neural_tangents():
     """Gram matrices of neural-tangents 0.6.5's stax.serial(Dense, φ, ..., Dense) kernel_fn,
     computed in a side environment (tests/benchmarks/neural_tangents_reference.py): relu,
